@@ -1,0 +1,267 @@
+//! [`IsolateGroup`]: a worker pool and the isolates multiplexed on it.
+
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+
+use crate::error::BuildError;
+use crate::handle::IsolateHandle;
+use crate::isolate::{Handled, Isolate};
+use crate::port::SendPort;
+use crate::scheduler::cell::Cell;
+use crate::scheduler::pool::Pool;
+use crate::sendable::Sendable;
+
+/// A group of isolates sharing a pool of worker threads (Dart's isolate
+/// group).
+///
+/// Isolates are multiplexed on the group's workers (M:N): spawning one costs
+/// an allocation, not a thread, and an idle isolate costs no CPU. Inside a
+/// group, [`Shared`](crate::Shared) objects cross by pointer and owned data
+/// moves.
+///
+/// `IsolateGroup` is a cheap handle; clones share the group. When the last
+/// handle is dropped, the group stops every isolate (their pending asks fail
+/// with [`ReplyError::Dropped`](crate::ReplyError::Dropped)) and joins its
+/// worker threads before `drop` returns.
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::prelude::*;
+///
+/// let group = IsolateGroup::builder().workers(2).name("cpu").build()?;
+/// assert_eq!(group.workers(), 2);
+/// assert_eq!(group.name(), "cpu");
+/// # Ok::<(), isolate_core::BuildError>(())
+/// ```
+#[derive(Clone)]
+pub struct IsolateGroup {
+    owner: Arc<Owner>,
+}
+
+/// Owns the worker threads; its drop is the group's shutdown.
+struct Owner {
+    pool: Arc<Pool>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let threads = match self.threads.get_mut() {
+            Ok(threads) => std::mem::take(threads),
+            Err(poisoned) => std::mem::take(poisoned.into_inner()),
+        };
+        self.pool.shutdown(threads);
+    }
+}
+
+/// Configures a new [`IsolateGroup`]. Made by [`IsolateGroup::builder`].
+#[derive(Debug, Clone)]
+pub struct IsolateGroupBuilder {
+    workers: Option<usize>,
+    name: String,
+    stack_size: Option<usize>,
+}
+
+impl IsolateGroupBuilder {
+    /// Number of worker threads. Default: one per available core.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// The group's name; worker threads are named `{name}-{index}`.
+    /// Default: `"isolates"`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Stack size of each worker thread, in bytes. Default: the standard
+    /// library's (2 MiB).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Starts the worker threads.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroWorkers`] for `workers(0)`;
+    /// [`BuildError::Spawn`] when the OS refuses a thread (any threads already
+    /// started are stopped and joined first).
+    pub fn build(self) -> Result<IsolateGroup, BuildError> {
+        let workers = match self.workers {
+            Some(0) => return Err(BuildError::ZeroWorkers),
+            Some(n) => n,
+            None => default_workers(),
+        };
+        let (pool, threads) = Pool::start(Arc::from(self.name), workers, self.stack_size)
+            .map_err(BuildError::Spawn)?;
+        Ok(IsolateGroup {
+            owner: Arc::new(Owner {
+                pool,
+                threads: Mutex::new(threads),
+            }),
+        })
+    }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+impl IsolateGroup {
+    /// A new group with one worker per core.
+    ///
+    /// # Panics
+    ///
+    /// If the OS refuses to start a thread; use
+    /// [`builder`](Self::builder) to handle that as an error.
+    pub fn new() -> Self {
+        match Self::builder().build() {
+            Ok(group) => group,
+            Err(error) => panic!("IsolateGroup::new: {error}"),
+        }
+    }
+
+    /// Configures a new group.
+    pub fn builder() -> IsolateGroupBuilder {
+        IsolateGroupBuilder {
+            workers: None,
+            name: "isolates".to_owned(),
+            stack_size: None,
+        }
+    }
+
+    /// The process-wide group that [`run`](crate::run) uses: started on first
+    /// use, one worker per core, never stopped.
+    pub fn global() -> &'static IsolateGroup {
+        static GLOBAL: OnceLock<IsolateGroup> = OnceLock::new();
+        GLOBAL.get_or_init(|| match Self::builder().name("global").build() {
+            Ok(group) => group,
+            Err(error) => panic!("the global isolate group could not start: {error}"),
+        })
+    }
+
+    /// The group's name.
+    pub fn name(&self) -> &str {
+        &self.owner.pool.name
+    }
+
+    /// Number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.owner.pool.workers()
+    }
+
+    /// Number of live isolates.
+    pub fn len(&self) -> usize {
+        self.owner.pool.owned.len()
+    }
+
+    /// Whether the group has no live isolate.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Spawns `isolate` and returns its port.
+    ///
+    /// The isolate starts idle: it costs one allocation and no queue
+    /// operation until its first message. It ends when every port to it is
+    /// dropped and its mailbox is empty, when a handler panics, or when the
+    /// group is dropped.
+    ///
+    /// # Examples
+    ///
+    /// See [`Isolate`].
+    pub fn spawn<I: Isolate>(&self, isolate: I) -> I::Port {
+        let cell = Cell::spawn(&self.owner.pool, isolate, 1, None);
+        I::Port::from(SendPort::from_inbox(cell))
+    }
+
+    /// Dart's `Isolate.spawn(entry, message)`: starts a new isolate that runs
+    /// `entry(message)` and ends when that future completes.
+    ///
+    /// `entry` is an `async fn` (or a closure that captures nothing): any data
+    /// goes in `message`, which must be [`Sendable`]. A closure that captures
+    /// a variable is refused at compile time, because a capture would smuggle
+    /// data past the `Sendable` check (Dart's over-capturing closures are a
+    /// long-standing source of "Illegal argument in isolate message").
+    ///
+    /// The usual shape is Dart's: send the new isolate a [`SendPort`] so it
+    /// can answer, and have it make a [`ReceivePort`](crate::ReceivePort) of
+    /// its own for further messages.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::prelude::*;
+    ///
+    /// async fn square(job: (u64, SendPort<u64>)) {
+    ///     let (n, answer) = job;
+    ///     answer.send(n * n).unwrap();
+    /// }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let mut inbox = ReceivePort::new();
+    /// group.spawn_fn(square, (7, inbox.send_port()));
+    /// assert_eq!(inbox.recv(), Ok(49));
+    /// ```
+    pub fn spawn_fn<M, F>(&self, entry: fn(M) -> F, message: M) -> IsolateHandle
+    where
+        M: Sendable,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.spawn_future(entry(message))
+    }
+
+    /// Spawns an isolate that runs `future`: the runtime's own way to start
+    /// work, shared by `spawn_fn` and `run`.
+    pub(crate) fn spawn_future(
+        &self,
+        future: impl Future<Output = ()> + Send + 'static,
+    ) -> IsolateHandle {
+        let cell = Cell::spawn(&self.owner.pool, Entry, 0, Some(Box::pin(future)));
+        IsolateHandle::new(cell)
+    }
+}
+
+impl Default for IsolateGroup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for IsolateGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IsolateGroup")
+            .field("name", &self.name())
+            .field("workers", &self.workers())
+            .field("isolates", &self.len())
+            .finish()
+    }
+}
+
+/// The isolate behind `spawn_fn` and `run`: no mailbox, just its entry
+/// future; it ends when the future completes.
+pub(crate) struct Entry;
+
+/// A message type with no values: an entry isolate receives nothing.
+#[derive(Debug)]
+pub(crate) enum NoMessage {}
+
+// SAFETY: uninhabited; no value of it ever exists.
+unsafe impl Sendable for NoMessage {}
+
+impl Isolate for Entry {
+    type Message = NoMessage;
+    type Port = SendPort<NoMessage>;
+
+    fn handle(&mut self, message: NoMessage) -> Handled<'_> {
+        match message {}
+    }
+}

@@ -1,0 +1,100 @@
+//! The [`Isolate`] trait: a unit of private state and the handler for its
+//! messages.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::port::SendPort;
+use crate::sendable::Sendable;
+
+/// A unit of private state that handles its messages one at a time.
+///
+/// The `#[isolate]` macro implements this trait for you, with a message enum,
+/// the dispatch, and a typed port. Implement it by hand when you want the
+/// message type in your own hands.
+///
+/// Messages are handled one at a time, in the order they arrived (FIFO per
+/// sender). When [`handle`](Isolate::handle) returns [`Handled::Async`], the
+/// runtime polls that future to completion before it takes the next message,
+/// so an `async` handler still sees the state alone.
+///
+/// An isolate ends when every port to it is dropped and its mailbox is
+/// empty, when a handler panics (the panic is caught, the isolate's pending
+/// asks fail with an error, and the rest of the group goes on), or when its
+/// group is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::prelude::*;
+///
+/// struct Counter(u64);
+///
+/// enum CounterMsg {
+///     Add(u64),
+///     Get(ReplySender<u64>),
+/// }
+/// // SAFETY: every field is `Sendable` (a `#[message]` derive checks this).
+/// unsafe impl Sendable for CounterMsg {}
+///
+/// impl Isolate for Counter {
+///     type Message = CounterMsg;
+///     type Port = SendPort<CounterMsg>;
+///
+///     fn handle(&mut self, message: CounterMsg) -> Handled<'_> {
+///         match message {
+///             CounterMsg::Add(n) => self.0 += n,
+///             CounterMsg::Get(reply) => reply.send(self.0),
+///         }
+///         Handled::Done
+///     }
+/// }
+///
+/// let group = IsolateGroup::new();
+/// let counter = group.spawn(Counter(0));
+/// counter.send(CounterMsg::Add(2)).unwrap();
+/// let total = counter.ask(CounterMsg::Get).wait().unwrap();
+/// assert_eq!(total, 2);
+/// ```
+pub trait Isolate: Send + Sized + 'static {
+    /// What the isolate receives.
+    type Message: Sendable;
+
+    /// What [`IsolateGroup::spawn`](crate::IsolateGroup::spawn) returns: the
+    /// raw [`SendPort`] of the mailbox, or a typed wrapper around it such as
+    /// the `CounterPort` that `#[isolate]` generates.
+    type Port: From<SendPort<Self::Message>>;
+
+    /// Handles one message.
+    ///
+    /// Return [`Handled::Done`] when the work is done, or
+    /// [`Handled::Async`] with a future (which may borrow `self`) that the
+    /// runtime awaits before the next message.
+    fn handle(&mut self, message: Self::Message) -> Handled<'_>;
+}
+
+/// What [`Isolate::handle`] did with a message.
+#[must_use = "return this from `Isolate::handle`"]
+pub enum Handled<'a> {
+    /// The message is fully handled.
+    Done,
+    /// The message is handled once this future completes. It runs inside the
+    /// isolate, which takes no other message until then.
+    Async(Pin<Box<dyn Future<Output = ()> + Send + 'a>>),
+}
+
+impl<'a> Handled<'a> {
+    /// Wraps an `async` block or any future: `Handled::future(async move { ... })`.
+    pub fn future(future: impl Future<Output = ()> + Send + 'a) -> Self {
+        Handled::Async(Box::pin(future))
+    }
+}
+
+impl std::fmt::Debug for Handled<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Handled::Done => f.write_str("Handled::Done"),
+            Handled::Async(_) => f.write_str("Handled::Async(..)"),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Dart's isolates, in Rust, checked by the compiler.
+//!
+//! An **isolate** owns its state and talks to the world only through typed
+//! **ports**. Inside one isolate, messages are handled one at a time, in
+//! order, so its state needs no lock. Isolates live in an **isolate group**,
+//! which owns a pool of worker threads and multiplexes its isolates on them
+//! (M:N): spawning an isolate costs an allocation, not a thread.
+//!
+//! What may cross between isolates is decided at compile time by
+//! [`Sendable`]: owned data moves, deeply [`Immutable`] data is shared by
+//! pointer through [`Shared<T>`], and shared mutable state (`Rc`, `Cell`,
+//! `RefCell`, locks, atomics, `Arc<Mutex<_>>`), borrows and raw pointers are
+//! refused with an error that names the type and the fix. Dart checks this
+//! only at run time.
+//!
+//! # A first isolate
+//!
+//! ```
+//! use isolate_core::prelude::*;
+//!
+//! struct Counter(u64);
+//!
+//! enum Msg {
+//!     Add(u64),
+//!     Total(ReplySender<u64>),
+//! }
+//! // SAFETY: both variants carry only `Sendable` data.
+//! unsafe impl Sendable for Msg {}
+//!
+//! impl Isolate for Counter {
+//!     type Message = Msg;
+//!     type Port = SendPort<Msg>;
+//!     fn handle(&mut self, msg: Msg) -> Handled<'_> {
+//!         match msg {
+//!             Msg::Add(n) => self.0 += n,
+//!             Msg::Total(reply) => reply.send(self.0),
+//!         }
+//!         Handled::Done
+//!     }
+//! }
+//!
+//! let group = IsolateGroup::new();
+//! let counter = group.spawn(Counter(0));
+//! for n in 1..=10 {
+//!     counter.send(Msg::Add(n)).unwrap(); // a tell
+//! }
+//! assert_eq!(counter.ask(Msg::Total).wait(), Ok(55)); // an ask
+//! ```
+//!
+//! # Dart's API, in Rust
+//!
+//! | Dart | Rust |
+//! |---|---|
+//! | `Isolate.spawn(entry, msg)` | [`IsolateGroup::spawn_fn`] |
+//! | `Isolate.run(f)` | [`run`], [`run_with`], [`run_async`], [`run_with_async`] |
+//! | `Isolate.exit(port, msg)` | [`exit`] |
+//! | `ReceivePort` / `SendPort` | [`ReceivePort<T>`], [`SendPort<T>`] |
+//! | `TransferableTypedData` | an owned `Vec<u8>` (moves in O(1)), or [`Shared<[u8]>`](Shared) |
+//!
+//! `docs/dart-mapping.md` in the repository lists every API and where Rust
+//! differs, and why.
+//!
+//! # Blocking inside an isolate
+//!
+//! A blocking wait ([`Reply::wait`], [`ReceivePort::recv`], [`run`]) on a
+//! worker thread would stall one of the group's few threads and can deadlock
+//! a small group. These calls refuse to block there and return an error that
+//! says to `.await` instead, as tokio refuses `block_on` inside its runtime.
+//!
+//! # Features
+//!
+//! - `macros` (default): re-exports `#[message]` (and, in a coming release,
+//!   `#[isolate]`) from `isolate-macros`.
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms)]
+
+mod error;
+mod group;
+mod handle;
+mod isolate;
+mod port;
+mod reply;
+mod run;
+mod scheduler;
+mod sendable;
+mod shared;
+mod sync;
+
+pub mod prelude;
+
+pub use error::{
+    BuildError, ExitError, RecvError, RecvTimeoutError, RemoteError, RemoteErrorKind, ReplyError,
+    SendError, TryRecvError,
+};
+pub use group::{IsolateGroup, IsolateGroupBuilder};
+pub use handle::IsolateHandle;
+pub use isolate::{Handled, Isolate};
+pub use port::{ReceivePort, SendPort};
+pub use reply::{Reply, ReplySender};
+pub use run::{exit, run, run_async, run_with, run_with_async};
+pub use sendable::{Immutable, Sendable};
+pub use shared::Shared;
+
+#[cfg(feature = "macros")]
+pub use isolate_macros::message;
+
+/// The scheduler's state machine and mailbox, exposed for `tests/loom.rs`
+/// only. Not part of the API.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::scheduler::mailbox::Mailbox;
+    pub use crate::scheduler::state::{Finish, State};
+}
+
+/// Support for the macros' expansions. Not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    /// Compiles only when `T: Sendable`; the macros call it once per field,
+    /// with the field's span, so an error points at the field.
+    pub const fn assert_sendable<T: crate::Sendable + ?Sized>() {}
+}

@@ -1,0 +1,12 @@
+//! What a user of isolates needs, in one import: `use isolate_core::prelude::*;`.
+
+pub use crate::error::{RemoteError, ReplyError, SendError};
+pub use crate::group::IsolateGroup;
+pub use crate::handle::IsolateHandle;
+pub use crate::isolate::{Handled, Isolate};
+pub use crate::port::{ReceivePort, SendPort};
+pub use crate::reply::{Reply, ReplySender};
+pub use crate::sendable::{Immutable, Sendable};
+pub use crate::shared::Shared;
+#[cfg(feature = "macros")]
+pub use isolate_macros::message;

@@ -1,0 +1,138 @@
+//! The answer to an ask: [`Reply`] and the [`ReplySender`] that fulfils it.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::error::ReplyError;
+use crate::scheduler::worker;
+
+/// The answer to an ask, still to come: [`wait`](Reply::wait) for it on a
+/// plain thread, or `.await` it in async code (any runtime, tokio included,
+/// and inside isolates).
+///
+/// A `Reply` never hangs on a dead isolate: when the request is dropped
+/// unanswered (the isolate stopped, panicked, was killed, or its group was
+/// dropped) it resolves with [`ReplyError::Dropped`].
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::Reply;
+///
+/// let (reply_to, reply) = Reply::channel();
+/// std::thread::spawn(move || reply_to.send("done"));
+/// assert_eq!(reply.wait(), Ok("done"));
+/// ```
+#[must_use = "a Reply does nothing unless waited for or awaited"]
+pub struct Reply<T> {
+    receiver: oneshot::Receiver<T>,
+}
+
+/// The capability to answer one ask. Put it in a request message; the
+/// handler calls [`send`](ReplySender::send) once. Dropping it unanswered
+/// fails the waiting [`Reply`] with [`ReplyError::Dropped`].
+pub struct ReplySender<T> {
+    sender: oneshot::Sender<T>,
+}
+
+impl<T> Reply<T> {
+    /// A connected pair: the sender goes into a request, the reply stays.
+    pub fn channel() -> (ReplySender<T>, Reply<T>) {
+        let (sender, receiver) = oneshot::channel();
+        (ReplySender { sender }, Reply { receiver })
+    }
+
+    /// Blocks the thread until the answer arrives.
+    ///
+    /// # Errors
+    ///
+    /// [`ReplyError::Dropped`] if the request is dropped unanswered;
+    /// [`ReplyError::BlockingInIsolate`] when called on an isolate group's
+    /// worker thread (`.await` the reply there instead).
+    pub fn wait(self) -> Result<T, ReplyError> {
+        if worker::is_worker_thread() {
+            return Err(ReplyError::BlockingInIsolate);
+        }
+        self.receiver.recv().map_err(|_| ReplyError::Dropped)
+    }
+
+    /// Blocks the thread for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait), plus [`ReplyError::Timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use isolate_core::{Reply, ReplyError};
+    ///
+    /// let (_reply_to, reply) = Reply::<u8>::channel();
+    /// let waited = reply.wait_timeout(Duration::from_millis(1));
+    /// assert_eq!(waited, Err(ReplyError::Timeout(Duration::from_millis(1))));
+    /// ```
+    pub fn wait_timeout(self, timeout: Duration) -> Result<T, ReplyError> {
+        if worker::is_worker_thread() {
+            return Err(ReplyError::BlockingInIsolate);
+        }
+        self.receiver.recv_timeout(timeout).map_err(|e| match e {
+            oneshot::RecvTimeoutError::Timeout => ReplyError::Timeout(timeout),
+            oneshot::RecvTimeoutError::Disconnected => ReplyError::Dropped,
+        })
+    }
+
+    /// Takes the answer if it has arrived, without waiting; otherwise gives
+    /// the reply back.
+    ///
+    /// # Errors
+    ///
+    /// `Err(Ok(reply))` when the answer has not arrived yet,
+    /// `Err(Err(ReplyError::Dropped))` when it never will.
+    pub fn try_wait(self) -> Result<T, Result<Self, ReplyError>> {
+        match self.receiver.try_recv() {
+            Ok(value) => Ok(value),
+            Err(oneshot::TryRecvError::Empty) => Err(Ok(self)),
+            Err(oneshot::TryRecvError::Disconnected) => Err(Err(ReplyError::Dropped)),
+        }
+    }
+}
+
+impl<T> Future for Reply<T> {
+    type Output = Result<T, ReplyError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.receiver)
+            .poll(cx)
+            .map(|result| result.map_err(|_| ReplyError::Dropped))
+    }
+}
+
+impl<T> ReplySender<T> {
+    /// Answers the ask. If the asker has stopped waiting (dropped its
+    /// [`Reply`]), the value is dropped: there is nobody to tell.
+    pub fn send(self, value: T) {
+        let _ = self.sender.send(value);
+    }
+
+    /// Whether the asker has stopped waiting, so an answer would be dropped.
+    /// Lets a handler skip work nobody wants.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
+
+impl<T> fmt::Debug for Reply<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Reply(..)")
+    }
+}
+
+impl<T> fmt::Debug for ReplySender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReplySender(..)")
+    }
+}

@@ -1,0 +1,184 @@
+//! Dart's `Isolate.run` and `Isolate.exit`: one-off computations in a new
+//! isolate, and ending the current one with a last message.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use crate::error::{ExitError, RemoteError, RemoteErrorKind, ReplyError, SendError};
+use crate::group::IsolateGroup;
+use crate::port::SendPort;
+use crate::reply::Reply;
+use crate::scheduler::cell::{self, ExitSignal};
+use crate::scheduler::worker;
+use crate::sendable::Sendable;
+
+/// Runs `computation` in a new isolate on the [global
+/// group](IsolateGroup::global) and returns its result, moved back without a
+/// copy (Dart's `Isolate.run`). Blocks the calling thread until then.
+///
+/// `computation` captures nothing: a closure that captures a variable is
+/// refused at compile time (Dart's closures over-capture, and then fail at
+/// run time with "Illegal argument in isolate message"). Pass data with
+/// [`run_with`].
+///
+/// # Errors
+///
+/// A panic inside comes back as a [`RemoteError`] carrying the panic message
+/// ([`RemoteErrorKind::Panicked`]); it never hangs the caller. On an isolate
+/// group's worker thread this refuses to block and returns
+/// [`RemoteErrorKind::BlockingInIsolate`]: use [`run_async`] there.
+///
+/// # Examples
+///
+/// ```
+/// let sum = isolate_core::run(|| (1..=100u64).sum::<u64>())?;
+/// assert_eq!(sum, 5050);
+///
+/// let failed = isolate_core::run(|| -> u8 { panic!("boom") }).unwrap_err();
+/// assert_eq!(failed.message(), "boom");
+/// # Ok::<(), isolate_core::RemoteError>(())
+/// ```
+pub fn run<R: Sendable>(computation: fn() -> R) -> Result<R, RemoteError> {
+    blocking(computation, |computation| computation())
+}
+
+/// Runs `computation(data)` in a new isolate on the global group, moving
+/// `data` in and the result out. Blocks until then. See [`run`].
+///
+/// # Errors
+///
+/// As [`run`].
+///
+/// # Examples
+///
+/// ```
+/// let words = vec!["a".to_owned(), "bb".to_owned(), "ccc".to_owned()];
+/// let total = isolate_core::run_with(words, |words| words.iter().map(String::len).sum::<usize>())?;
+/// assert_eq!(total, 6);
+/// # Ok::<(), isolate_core::RemoteError>(())
+/// ```
+pub fn run_with<D: Sendable, R: Sendable>(
+    data: D,
+    computation: fn(D) -> R,
+) -> Result<R, RemoteError> {
+    blocking(data, computation)
+}
+
+fn blocking<D, R>(data: D, computation: fn(D) -> R) -> Result<R, RemoteError>
+where
+    D: Send + 'static,
+    R: Send + 'static,
+{
+    if worker::is_worker_thread() {
+        return Err(RemoteError::new(
+            RemoteErrorKind::BlockingInIsolate,
+            "run called on a worker thread",
+        ));
+    }
+    settle(start(data, computation).wait())
+}
+
+/// The async form of [`run`]: awaits the result instead of blocking, so it
+/// works inside isolates and in any async runtime.
+///
+/// # Errors
+///
+/// As [`run`], except that it never refuses to run.
+///
+/// # Examples
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// let n = isolate_core::run_async(|| 6 * 7).await?;
+/// assert_eq!(n, 42);
+/// # Ok::<(), isolate_core::RemoteError>(())
+/// # }).unwrap();
+/// ```
+pub async fn run_async<R: Sendable>(computation: fn() -> R) -> Result<R, RemoteError> {
+    settle(start(computation, |computation| computation()).await)
+}
+
+/// The async form of [`run_with`].
+///
+/// # Errors
+///
+/// As [`run`], except that it never refuses to run.
+pub async fn run_with_async<D: Sendable, R: Sendable>(
+    data: D,
+    computation: fn(D) -> R,
+) -> Result<R, RemoteError> {
+    settle(start(data, computation).await)
+}
+
+/// Spawns the computation on the global group. `D` is not required to be
+/// `Sendable` here because `run` passes the computation itself as data.
+fn start<D, R>(data: D, computation: fn(D) -> R) -> Reply<Result<R, RemoteError>>
+where
+    D: Send + 'static,
+    R: Send + 'static,
+{
+    let (reply_to, reply) = Reply::channel();
+    IsolateGroup::global().spawn_future(async move {
+        match catch_unwind(AssertUnwindSafe(|| computation(data))) {
+            Ok(value) => reply_to.send(Ok(value)),
+            // `exit` inside a computation ends it without a result.
+            Err(payload) if payload.is::<ExitSignal>() => {
+                drop(reply_to);
+                resume_unwind(payload)
+            }
+            Err(payload) => reply_to.send(Err(RemoteError::new(
+                RemoteErrorKind::Panicked,
+                cell::panic_message(&*payload),
+            ))),
+        }
+    });
+    reply
+}
+
+fn settle<R>(result: Result<Result<R, RemoteError>, ReplyError>) -> Result<R, RemoteError> {
+    match result {
+        Ok(result) => result,
+        Err(_) => Err(RemoteError::new(
+            RemoteErrorKind::Stopped,
+            "the computation ended without a result",
+        )),
+    }
+}
+
+/// Sends `message` to `port` and ends the current isolate at once (Dart's
+/// `Isolate.exit`).
+///
+/// The message moves: inside a group nothing is copied, whatever its size.
+/// The isolate ends by unwinding to its run loop, so destructors run; no
+/// handler runs after this one, and its queued messages are dropped (their
+/// pending asks fail). Requires `panic = "unwind"` (the default).
+///
+/// Returns only when it cannot exit, giving the message back:
+/// [`ExitError::NotInIsolate`] on a plain thread, [`ExitError::Closed`] when
+/// the port is closed (the isolate then goes on, as in Dart, where `exit`
+/// throws).
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::prelude::*;
+///
+/// async fn worker(answer: SendPort<Vec<u8>>) {
+///     let big = vec![7; 1 << 20];
+///     let _ = isolate_core::exit(&answer, big); // does not return
+///     unreachable!();
+/// }
+///
+/// let group = IsolateGroup::new();
+/// let mut inbox = ReceivePort::new();
+/// group.spawn_fn(worker, inbox.send_port());
+/// assert_eq!(inbox.recv().unwrap().len(), 1 << 20);
+/// ```
+pub fn exit<T: Sendable>(port: &SendPort<T>, message: T) -> ExitError<T> {
+    if !cell::in_isolate() {
+        return ExitError::NotInIsolate(message);
+    }
+    if let Err(SendError(message)) = port.send(message) {
+        return ExitError::Closed(message);
+    }
+    cell::unwind_exit()
+}

@@ -1,0 +1,355 @@
+//! One isolate in memory: its scheduling state, its mailbox, and its private
+//! core (the user's value and the future of an async handler in flight).
+//!
+//! This file holds the runtime's only `unsafe` code outside of trait impls.
+//! All of it is about the core, and all of it rests on invariant 1 of
+//! `state.rs`: the core is touched only by the thread that won the run (or
+//! the stop), so there is never a second reference to it.
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::mailbox::Mailbox;
+use super::pool::Pool;
+use super::state::{Finish, Phase, State};
+use super::task::Task;
+use super::worker;
+use crate::isolate::{Handled, Isolate};
+
+/// Messages handled in one run before the isolate yields its worker, so that
+/// one flooded isolate cannot starve the others.
+const BUDGET: u32 = 128;
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+pub(crate) struct Cell<I: Isolate> {
+    state: State,
+    id: u64,
+    key: usize,
+    pool: Arc<Pool>,
+    mailbox: Mailbox<I::Message>,
+    core: UnsafeCell<Core<I>>,
+}
+
+struct Core<I> {
+    /// The async handler in flight, or an entry future. Declared before
+    /// `isolate` so that it is dropped first: it may borrow `isolate`.
+    future: Option<BoxFuture>,
+    isolate: Option<I>,
+}
+
+// SAFETY: `Cell` is shared between threads through `Arc`. Everything in it is
+// `Sync` except the core, and the core is only ever reached by the one thread
+// that holds the run (state RUNNING/NOTIFIED) or that stopped the isolate
+// (`State::stop`/`stop_idle` succeeded), as `state.rs` invariant 1 states.
+// The core holds an `I: Send` and a `Send` future, so handing it from one
+// such thread to the next is sound.
+unsafe impl<I: Isolate> Sync for Cell<I> {}
+
+/// How a run ended.
+enum Outcome {
+    /// Nothing left to do now: the mailbox is empty or an async handler is
+    /// waiting for a wake-up.
+    Idle,
+    /// The budget ran out with messages left.
+    Yield,
+    /// The isolate ends.
+    Exit,
+}
+
+/// The payload of the unwind that `isolate_core::exit` starts: a clean end,
+/// not a failure.
+pub(crate) struct ExitSignal;
+
+thread_local! {
+    static IN_ISOLATE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling code runs inside an isolate's handler or future.
+pub(crate) fn in_isolate() -> bool {
+    IN_ISOLATE.try_with(|flag| flag.get()).unwrap_or(false)
+}
+
+/// Sets the in-isolate flag for the length of a run, and clears it even if
+/// the run unwinds.
+struct RunGuard;
+
+impl RunGuard {
+    fn enter() -> Self {
+        IN_ISOLATE.with(|flag| flag.set(true));
+        RunGuard
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        let _ = IN_ISOLATE.try_with(|flag| flag.set(false));
+    }
+}
+
+impl<I: Isolate> Cell<I> {
+    /// Creates an isolate in `pool` and registers it. `senders` ports will be
+    /// made for its mailbox by the caller; `future` is work to start before
+    /// the first message. The isolate is scheduled at once if it has such
+    /// work, and otherwise waits, idle, for its first message.
+    pub(crate) fn spawn(
+        pool: &Arc<Pool>,
+        isolate: I,
+        senders: usize,
+        future: Option<BoxFuture>,
+    ) -> Arc<Self> {
+        let id = Pool::next_id();
+        let has_work = future.is_some();
+        let (cell, registered) = pool.owned.insert(id, |key| {
+            Arc::new(Cell {
+                state: if has_work {
+                    State::new_scheduled()
+                } else {
+                    State::new()
+                },
+                id,
+                key,
+                pool: pool.clone(),
+                mailbox: Mailbox::new(senders),
+                core: UnsafeCell::new(Core {
+                    future,
+                    isolate: Some(isolate),
+                }),
+            })
+        });
+        if !registered {
+            // The group is shutting down: the isolate never starts.
+            cell.shutdown();
+        } else if has_work {
+            worker::schedule_fair(pool, cell.clone());
+        }
+        cell
+    }
+
+    /// Delivers a message. `Ok(true)` means the caller must schedule the
+    /// isolate (see [`Cell::schedule`]).
+    pub(crate) fn push(&self, message: I::Message) -> Result<bool, I::Message> {
+        self.mailbox.push(message)?;
+        Ok(self.state.notify())
+    }
+
+    /// Puts a woken isolate on a run queue.
+    pub(crate) fn schedule(self: Arc<Self>) {
+        let pool = self.pool.clone();
+        worker::schedule(&pool, self);
+    }
+
+    pub(crate) fn add_sender(&self) {
+        self.mailbox.add_sender();
+    }
+
+    /// A port was dropped. Returns `true` when that was the last one and the
+    /// caller must schedule the isolate, so that it can end.
+    pub(crate) fn release_sender(&self) -> bool {
+        self.mailbox.remove_sender() && self.state.notify()
+    }
+
+    pub(crate) fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.state.is_stopped()
+    }
+
+    /// Handles messages and polls the async handler until there is nothing
+    /// to do, the budget is spent, or the isolate ends.
+    ///
+    /// Must only be called by the worker that won `start_run`.
+    fn run_core(self: &Arc<Self>) -> Outcome {
+        let core = self.core.get();
+        let mut waker: Option<Waker> = None;
+        let mut budget = BUDGET;
+        loop {
+            // An async handler in flight goes first: the next message waits.
+            // SAFETY: we hold the run (invariant 1), so no other reference to
+            // the core exists. Only the `future` field is borrowed here, which
+            // leaves the `&mut I` that the future may hold untouched.
+            if let Some(future) = unsafe { &mut (*core).future } {
+                let waker = waker.get_or_insert_with(|| Waker::from(self.clone()));
+                let mut cx = Context::from_waker(waker);
+                match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+                    Ok(Poll::Pending) => return Outcome::Idle,
+                    Ok(Poll::Ready(())) => {
+                        // SAFETY: as above.
+                        unsafe { (*core).future = None };
+                    }
+                    Err(payload) => {
+                        report(self.id, &self.pool, payload);
+                        return Outcome::Exit;
+                    }
+                }
+            }
+            if budget == 0 {
+                return Outcome::Yield;
+            }
+            let message = match self.mailbox.pop() {
+                Some(message) => message,
+                // Senders push before they let go of their port, so once the
+                // count reads zero one more pop sees every message sent.
+                None if self.mailbox.has_no_senders() => match self.mailbox.pop() {
+                    Some(message) => message,
+                    None => return Outcome::Exit,
+                },
+                None => return Outcome::Idle,
+            };
+            budget -= 1;
+            // SAFETY: we hold the run and no future is in flight (it was
+            // polled to completion above), so nothing else borrows `isolate`.
+            let Some(isolate) = (unsafe { &mut (*core).isolate }) else {
+                return Outcome::Exit;
+            };
+            match catch_unwind(AssertUnwindSafe(|| isolate.handle(message))) {
+                Ok(Handled::Done) => {}
+                Ok(Handled::Async(future)) => {
+                    // SAFETY: the future borrows `isolate` (at most), which
+                    // lives in this `Arc`'s allocation and so never moves. It
+                    // is not touched again until the future is dropped (the
+                    // branch above runs first on every pass), and `Core`
+                    // drops `future` before `isolate`, as does `teardown`.
+                    // Erasing the lifetime is therefore sound.
+                    let future: BoxFuture = unsafe {
+                        std::mem::transmute::<
+                            Pin<Box<dyn Future<Output = ()> + Send + '_>>,
+                            BoxFuture,
+                        >(future)
+                    };
+                    // SAFETY: we hold the run; see above.
+                    unsafe { (*core).future = Some(future) };
+                }
+                Err(payload) => {
+                    report(self.id, &self.pool, payload);
+                    return Outcome::Exit;
+                }
+            }
+        }
+    }
+
+    /// Ends the isolate: closes its mailbox (so new sends fail and queued
+    /// asks fail), drops its future and then its value, and forgets it.
+    ///
+    /// Must only be called by the thread that moved the state to `STOPPED`.
+    fn teardown(&self) {
+        let queued = self.mailbox.close();
+        // SAFETY: the caller stopped the isolate, so it alone reaches the core.
+        let (future, isolate) = unsafe {
+            let core = self.core.get();
+            ((*core).future.take(), (*core).isolate.take())
+        };
+        // User destructors run here; one that panics must not stop the rest.
+        let _ = catch_unwind(AssertUnwindSafe(move || {
+            drop(queued);
+            drop(future);
+            drop(isolate);
+        }));
+        self.pool.owned.remove(self.id, self.key);
+    }
+}
+
+impl<I: Isolate> Task for Cell<I> {
+    fn run(self: Arc<Self>) {
+        if !self.state.start_run() {
+            return;
+        }
+        let outcome = {
+            let _guard = RunGuard::enter();
+            self.run_core()
+        };
+        match outcome {
+            Outcome::Idle => match self.state.finish_run() {
+                Finish::Idle => {
+                    // Shutdown skips a running isolate; its worker stops it.
+                    if self.pool.is_shutting_down() && self.state.stop_idle() {
+                        self.teardown();
+                    }
+                }
+                Finish::Reschedule => self.schedule(),
+                Finish::Stopped => {}
+            },
+            Outcome::Yield => {
+                self.state.yield_run();
+                let pool = self.pool.clone();
+                worker::schedule_fair(&pool, self);
+            }
+            Outcome::Exit => {
+                self.state.stop();
+                self.teardown();
+            }
+        }
+    }
+
+    fn shutdown(&self) {
+        if self.state.stop_idle() {
+            self.teardown();
+        }
+    }
+
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn phase(&self) -> Phase {
+        self.state.phase()
+    }
+}
+
+impl<I: Isolate> Wake for Cell<I> {
+    fn wake(self: Arc<Self>) {
+        if self.state.notify() {
+            self.schedule();
+        }
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.state.notify() {
+            self.clone().schedule();
+        }
+    }
+}
+
+/// A handler panicked (or called `exit`). A panic has already been printed by
+/// the panic hook; `exit` is a clean end and says nothing.
+fn report(_id: u64, _pool: &Arc<Pool>, payload: Box<dyn Any + Send>) {
+    if payload.is::<ExitSignal>() {
+        return;
+    }
+    // Later: error listeners and `tracing`. Dropping the payload may itself
+    // panic (a payload with a panicking destructor); contain that.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+}
+
+/// Ends the current isolate by unwinding to its run loop (see `crate::exit`).
+pub(crate) fn unwind_exit() -> ! {
+    resume_unwind(Box::new(ExitSignal))
+}
+
+/// Turns a panic payload into the message it carries.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&'static str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}
+
+impl<I: Isolate> std::fmt::Debug for Cell<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Isolate")
+            .field("id", &self.id)
+            .field("group", &self.pool.name)
+            .field("phase", &self.state.phase())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,136 @@
+//! A group's worker pool: the queues, the workers' threads, and shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::thread::JoinHandle;
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
+use crossbeam_utils::sync::Parker;
+
+use super::idle::Idle;
+use super::owned::Owned;
+use super::task::TaskRef;
+use super::worker;
+use crate::sync::{AtomicBool, Ordering};
+
+/// The state a group's workers and isolates share.
+pub(crate) struct Pool {
+    pub(crate) name: Arc<str>,
+    /// Tasks scheduled from outside the pool's workers.
+    pub(crate) injector: Injector<TaskRef>,
+    /// One per worker: how the others steal from its local queue.
+    pub(crate) stealers: Box<[Stealer<TaskRef>]>,
+    pub(crate) idle: Idle,
+    pub(crate) owned: Owned,
+    shutdown: AtomicBool,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("name", &self.name)
+            .field("workers", &self.stealers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Ids are unique in the process, not just the group, so that an id names
+/// one isolate in logs and traces whichever group it came from.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Pool {
+    /// Starts `workers` threads named `{name}-{index}`.
+    pub(crate) fn start(
+        name: Arc<str>,
+        workers: usize,
+        stack_size: Option<usize>,
+    ) -> std::io::Result<(Arc<Pool>, Vec<JoinHandle<()>>)> {
+        let deques: Vec<Deque<TaskRef>> = (0..workers).map(|_| Deque::new_fifo()).collect();
+        let parkers: Vec<Parker> = (0..workers).map(|_| Parker::new()).collect();
+        let pool = Arc::new(Pool {
+            name: name.clone(),
+            injector: Injector::new(),
+            stealers: deques.iter().map(Deque::stealer).collect(),
+            idle: Idle::new(parkers.iter().map(|p| p.unparker().clone()).collect()),
+            owned: Owned::new(workers),
+            shutdown: AtomicBool::new(false),
+        });
+        let mut threads = Vec::with_capacity(workers);
+        for (index, (deque, parker)) in deques.into_iter().zip(parkers).enumerate() {
+            let mut builder = std::thread::Builder::new().name(format!("{name}-{index}"));
+            if let Some(size) = stack_size {
+                builder = builder.stack_size(size);
+            }
+            let worker_pool = pool.clone();
+            match builder.spawn(move || worker::main(worker_pool, index, deque, parker)) {
+                Ok(handle) => threads.push(handle),
+                Err(error) => {
+                    // Leave nothing behind: stop the threads already started.
+                    pool.shutdown(threads);
+                    return Err(error);
+                }
+            }
+        }
+        Ok((pool, threads))
+    }
+
+    /// A fresh isolate id.
+    pub(crate) fn next_id() -> u64 {
+        NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Number of worker threads.
+    pub(crate) fn workers(&self) -> usize {
+        self.stealers.len()
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Schedules `task` from a thread that is not one of this pool's workers.
+    pub(crate) fn inject(&self, task: TaskRef) {
+        self.injector.push(task);
+        if self.is_shutting_down() {
+            // Shutdown may already have swept the injector; nobody else will.
+            self.drain_injector();
+        } else {
+            self.idle.notify_one();
+        }
+    }
+
+    /// Whether any queue a sleeping worker could take from holds a task.
+    pub(crate) fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    fn drain_injector(&self) {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(task) => task.shutdown(),
+                Steal::Empty => break,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// Stops the pool: workers finish the run they are in and exit, every
+    /// isolate is stopped (failing its pending asks), and every thread in
+    /// `threads` is joined, except the calling thread when it is one of them.
+    pub(crate) fn shutdown(&self, threads: Vec<JoinHandle<()>>) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        self.idle.notify_all();
+        let me = std::thread::current().id();
+        for thread in threads {
+            if thread.thread().id() != me {
+                // A worker that panicked has already reported it; there is
+                // nothing more to do with the payload here.
+                let _ = thread.join();
+            }
+        }
+        for task in self.owned.close() {
+            task.shutdown();
+        }
+        self.drain_injector();
+    }
+}

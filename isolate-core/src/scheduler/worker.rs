@@ -1,0 +1,194 @@
+//! A worker thread: its local queue, its LIFO slot, and the loop that runs
+//! isolates.
+//!
+//! Where the next isolate comes from, in order:
+//! 1. the **LIFO slot**: the isolate most recently woken by code running on
+//!    this worker. A message's receiver runs next, on the same core, while the
+//!    message is still in cache. This is what makes ping-pong and rings fast.
+//!    At most [`MAX_LIFO_RUNS`] slot runs follow one another, then the slot's
+//!    isolate goes to the back of the local queue, so two isolates bouncing a
+//!    message cannot starve the rest.
+//! 2. the **local queue** (FIFO), which other workers may steal from;
+//! 3. every [`INJECTOR_INTERVAL`] ticks, the **injector** first, so that work
+//!    from outside the pool is not starved by a busy local queue;
+//! 4. the injector, then the other workers' queues (**work stealing**);
+//! 5. otherwise the worker **parks** (see `idle.rs`).
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crossbeam_deque::{Steal, Worker as Deque};
+use crossbeam_utils::sync::Parker;
+
+use super::pool::Pool;
+use super::task::TaskRef;
+
+/// Consecutive runs taken from the LIFO slot before it yields to the queue.
+const MAX_LIFO_RUNS: u32 = 3;
+/// How often (in ticks) the injector is checked before the local queue.
+const INJECTOR_INTERVAL: u32 = 61;
+
+struct Local {
+    pool: Arc<Pool>,
+    index: usize,
+    queue: Deque<TaskRef>,
+    lifo: Cell<Option<TaskRef>>,
+    tick: Cell<u32>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+}
+
+/// Whether the calling thread is a worker of some group: a blocking wait here
+/// would stall one of the group's few threads, so blocking APIs refuse it.
+pub(crate) fn is_worker_thread() -> bool {
+    CURRENT
+        .try_with(|current| current.borrow().is_some())
+        .unwrap_or(false)
+}
+
+/// Schedules `task`, which something just woke (a message, a waker).
+///
+/// On one of `pool`'s workers it goes into the LIFO slot; anywhere else into
+/// the injector.
+pub(crate) fn schedule(pool: &Arc<Pool>, task: TaskRef) {
+    let task = with_local(pool, task, |local, task| {
+        if let Some(previous) = local.lifo.replace(Some(task)) {
+            local.queue.push(previous);
+            local.pool.idle.notify_one();
+        }
+    });
+    if let Some(task) = task {
+        pool.inject(task);
+    }
+}
+
+/// Schedules `task` behind everything already queued: for an isolate that
+/// used up its budget, or a new isolate with work to start.
+pub(crate) fn schedule_fair(pool: &Arc<Pool>, task: TaskRef) {
+    let task = with_local(pool, task, |local, task| {
+        local.queue.push(task);
+        local.pool.idle.notify_one();
+    });
+    if let Some(task) = task {
+        pool.inject(task);
+    }
+}
+
+/// Runs `f` with this thread's worker state if it belongs to `pool`;
+/// otherwise gives `task` back.
+fn with_local(pool: &Arc<Pool>, task: TaskRef, f: impl FnOnce(&Local, TaskRef)) -> Option<TaskRef> {
+    let mut task = Some(task);
+    let _ = CURRENT.try_with(|current| {
+        if let Some(local) = current.borrow().as_ref()
+            && Arc::ptr_eq(&local.pool, pool)
+            && !pool.is_shutting_down()
+            && let Some(task) = task.take()
+        {
+            f(local, task);
+        }
+    });
+    task
+}
+
+/// The body of a worker thread.
+pub(crate) fn main(pool: Arc<Pool>, index: usize, queue: Deque<TaskRef>, parker: Parker) {
+    let local = Rc::new(Local {
+        pool,
+        index,
+        queue,
+        lifo: Cell::new(None),
+        tick: Cell::new(0),
+    });
+    CURRENT.with(|current| *current.borrow_mut() = Some(local.clone()));
+    local.run(&parker);
+    // Drop what is still queued here; shutdown stops those isolates through
+    // the group's list of live isolates.
+    local.lifo.take();
+    while local.queue.pop().is_some() {}
+    CURRENT.with(|current| current.borrow_mut().take());
+}
+
+impl Local {
+    fn run(&self, parker: &Parker) {
+        loop {
+            if self.pool.is_shutting_down() {
+                return;
+            }
+            if let Some(task) = self.next_task() {
+                self.run_task(task);
+                continue;
+            }
+            // Nothing found: announce that we sleep, look once more, park.
+            self.pool.idle.register(self.index);
+            if self.pool.has_work() || self.pool.is_shutting_down() {
+                self.pool.idle.unregister(self.index);
+                continue;
+            }
+            parker.park();
+            self.pool.idle.unregister(self.index);
+        }
+    }
+
+    fn run_task(&self, task: TaskRef) {
+        task.run();
+        for _ in 0..MAX_LIFO_RUNS {
+            match self.lifo.take() {
+                Some(next) => next.run(),
+                None => return,
+            }
+        }
+        if let Some(next) = self.lifo.take() {
+            self.queue.push(next);
+            self.pool.idle.notify_one();
+        }
+    }
+
+    fn next_task(&self) -> Option<TaskRef> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick.is_multiple_of(INJECTOR_INTERVAL)
+            && let Some(task) = self.steal_from_injector()
+        {
+            return Some(task);
+        }
+        if let Some(task) = self.queue.pop() {
+            return Some(task);
+        }
+        if let Some(task) = self.steal_from_injector() {
+            return Some(task);
+        }
+        self.steal_from_workers(tick as usize)
+    }
+
+    fn steal_from_injector(&self) -> Option<TaskRef> {
+        loop {
+            match self.pool.injector.steal_batch_and_pop(&self.queue) {
+                Steal::Success(task) => return Some(task),
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    fn steal_from_workers(&self, start: usize) -> Option<TaskRef> {
+        let stealers = &self.pool.stealers;
+        let count = stealers.len();
+        for offset in 0..count {
+            let victim = (start + offset) % count;
+            if victim == self.index {
+                continue;
+            }
+            loop {
+                match stealers[victim].steal_batch_and_pop(&self.queue) {
+                    Steal::Success(task) => return Some(task),
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+        }
+        None
+    }
+}

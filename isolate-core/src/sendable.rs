@@ -1,0 +1,248 @@
+//! [`Sendable`] and [`Immutable`]: what may cross an isolate boundary, and
+//! what may be shared by many isolates at once, decided at compile time.
+//!
+//! Dart checks this at run time ("Illegal argument in isolate message"). Here
+//! the compiler refuses the program, and the error names the type and the fix.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+use std::num::Wrapping;
+use std::ops::{Range, RangeInclusive};
+use std::sync::Arc;
+
+use crate::port::SendPort;
+use crate::reply::ReplySender;
+use crate::shared::Shared;
+
+/// A value that may cross an isolate boundary: owned data that moves, or
+/// immutable data that is shared.
+///
+/// Stricter than [`Send`]: a `Send` type may still carry shared mutable state
+/// (`Arc<Mutex<_>>`, atomics) that would let two isolates touch the same
+/// memory. `Sendable` holds for owned data (numbers, `String`, `Vec`, maps,
+/// `Box`, tuples and arrays of `Sendable`), for [`Shared<T>`] and `Arc<T>` of
+/// [`Immutable`] data, for [`SendPort`] and [`ReplySender`], and for types
+/// that `#[message]` checked field by field. It never holds for `Rc`, `Cell`,
+/// `RefCell`, locks, atomics, `Arc` of mutable data, borrowed references,
+/// raw pointers, or a [`ReceivePort`](crate::ReceivePort).
+///
+/// # Safety
+///
+/// Implement it (better: let `#[message]` implement it) only for a type that
+/// reaches no mutable state that another isolate could also reach: every
+/// field must itself be `Sendable`. The isolation guarantee that users rely
+/// on, one isolate's state touched by one thread at a time, is only as good
+/// as these impls.
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::Sendable;
+///
+/// fn crosses<T: Sendable>(_: T) {}
+/// crosses(vec![String::from("owned data moves")]);
+/// crosses(isolate_core::Shared::new(vec![1, 2, 3]));
+/// ```
+///
+/// ```compile_fail
+/// use std::sync::{Arc, Mutex};
+/// fn crosses<T: isolate_core::Sendable>(_: T) {}
+/// crosses(Arc::new(Mutex::new(0))); // shared mutable state: refused
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent to another isolate",
+    label = "`{Self}` is not `Sendable`: it is or holds shared mutable state, a borrow, a raw pointer or a receive port",
+    note = "messages must own their data or share it immutably: move an owned copy, \
+            wrap immutable data in `Shared<T>`, or keep the mutable state in one isolate \
+            and send a `SendPort` to it",
+    note = "for your own types, `#[message]` derives `Sendable` after checking every field"
+)]
+pub unsafe trait Sendable: Send + 'static {}
+
+/// Deeply immutable data: nothing reachable from it can change, so many
+/// isolates can read it at once through a [`Shared<T>`] pointer.
+///
+/// It holds for numbers, `str`, `String`, and slices, `Vec`s, `Box`es,
+/// options, tuples, arrays and maps of `Immutable` values. It never holds for
+/// anything with a `Cell`, `RefCell`, lock, atomic, `Rc` or raw pointer
+/// inside, because those are exactly the ways to mutate through a shared
+/// reference.
+///
+/// # Safety
+///
+/// Implement it (better: `#[message(immutable)]`) only for a type through
+/// whose `&self` nothing can be mutated: no interior mutability anywhere
+/// inside, and every field `Immutable`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not deeply immutable, so isolates cannot share it",
+    label = "`{Self}` is not `Immutable`: something inside it can change through a shared reference",
+    note = "only data without `Cell`, `RefCell`, locks, atomics, `Rc` or raw pointers can be \
+            shared between isolates; send an owned copy instead, or keep the state in one \
+            isolate and send a `SendPort` to it"
+)]
+pub unsafe trait Immutable: Send + Sync + 'static {}
+
+macro_rules! both {
+    ($($ty:ty),* $(,)?) => {$(
+        // SAFETY: plain owned data with no interior mutability.
+        unsafe impl Sendable for $ty {}
+        // SAFETY: as above: nothing inside can change through `&self`.
+        unsafe impl Immutable for $ty {}
+    )*};
+}
+
+both!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    str,
+    String,
+    std::convert::Infallible,
+    std::time::Duration,
+    std::time::Instant,
+    std::time::SystemTime,
+    std::path::PathBuf,
+    std::path::Path,
+    std::ffi::OsString,
+    std::ffi::OsStr,
+    std::ffi::CString,
+    std::ffi::CStr,
+    std::num::NonZeroU8,
+    std::num::NonZeroU16,
+    std::num::NonZeroU32,
+    std::num::NonZeroU64,
+    std::num::NonZeroU128,
+    std::num::NonZeroUsize,
+    std::num::NonZeroI8,
+    std::num::NonZeroI16,
+    std::num::NonZeroI32,
+    std::num::NonZeroI64,
+    std::num::NonZeroI128,
+    std::num::NonZeroIsize,
+    std::cmp::Ordering,
+    std::net::IpAddr,
+    std::net::Ipv4Addr,
+    std::net::Ipv6Addr,
+    std::net::SocketAddr,
+    std::collections::hash_map::RandomState,
+);
+
+macro_rules! containers {
+    ($($ty:ident < $($param:ident),+ >),* $(,)?) => {$(
+        // SAFETY: owns its elements; `Sendable` if they all are.
+        unsafe impl<$($param: Sendable),+> Sendable for $ty<$($param),+> {}
+        // SAFETY: no interior mutability of its own; immutable if its elements are.
+        unsafe impl<$($param: Immutable),+> Immutable for $ty<$($param),+> {}
+    )*};
+}
+
+containers!(
+    Vec<T>,
+    VecDeque<T>,
+    LinkedList<T>,
+    BinaryHeap<T>,
+    BTreeSet<T>,
+    BTreeMap<K, V>,
+    Option<T>,
+    Result<T, E>,
+    Wrapping<T>,
+    Reverse<T>,
+    Range<T>,
+    RangeInclusive<T>,
+);
+
+// SAFETY: owns its keys, values and hasher builder.
+unsafe impl<K: Sendable, V: Sendable, S: Sendable> Sendable for HashMap<K, V, S> {}
+// SAFETY: no interior mutability of its own.
+unsafe impl<K: Immutable, V: Immutable, S: Immutable> Immutable for HashMap<K, V, S> {}
+// SAFETY: owns its elements and hasher builder.
+unsafe impl<T: Sendable, S: Sendable> Sendable for HashSet<T, S> {}
+// SAFETY: no interior mutability of its own.
+unsafe impl<T: Immutable, S: Immutable> Immutable for HashSet<T, S> {}
+// SAFETY: a zero-sized hasher builder with no state.
+unsafe impl<H: 'static> Sendable for std::hash::BuildHasherDefault<H> {}
+// SAFETY: as above.
+unsafe impl<H: 'static> Immutable for std::hash::BuildHasherDefault<H> {}
+
+// SAFETY: a box owns its contents.
+unsafe impl<T: Sendable + ?Sized> Sendable for Box<T> {}
+// SAFETY: no interior mutability of its own.
+unsafe impl<T: Immutable + ?Sized> Immutable for Box<T> {}
+// SAFETY: a slice of owned elements (inside a `Box<[T]>`).
+unsafe impl<T: Sendable> Sendable for [T] {}
+// SAFETY: as above.
+unsafe impl<T: Immutable> Immutable for [T] {}
+// SAFETY: an array owns its elements.
+unsafe impl<T: Sendable, const N: usize> Sendable for [T; N] {}
+// SAFETY: as above.
+unsafe impl<T: Immutable, const N: usize> Immutable for [T; N] {}
+// SAFETY: no data at all.
+unsafe impl<T: Sendable + ?Sized> Sendable for std::marker::PhantomData<T> {}
+// SAFETY: as above.
+unsafe impl<T: Immutable + ?Sized> Immutable for std::marker::PhantomData<T> {}
+
+// SAFETY: an `Arc` shares its contents; that is harmless exactly when the
+// contents cannot change, which is what `Immutable` says.
+unsafe impl<T: Immutable + ?Sized> Sendable for Arc<T> {}
+// SAFETY: as above.
+unsafe impl<T: Immutable + ?Sized> Immutable for Arc<T> {}
+// SAFETY: a `'static` shared reference to immutable data is a pointer to
+// data that never changes and never goes away.
+unsafe impl<T: Immutable + ?Sized> Sendable for &'static T {}
+// SAFETY: as above.
+unsafe impl<T: Immutable + ?Sized> Immutable for &'static T {}
+// SAFETY: the copy-on-write string or slice of `'static` immutable data.
+unsafe impl<B> Sendable for std::borrow::Cow<'static, B>
+where
+    B: Immutable + ToOwned + ?Sized,
+    B::Owned: Sendable,
+{
+}
+
+// SAFETY: a group-shared object is `Immutable` by its bound.
+unsafe impl<T: Immutable + ?Sized> Sendable for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Immutable + ?Sized> Immutable for Shared<T> {}
+// SAFETY: a port carries messages that are themselves `Sendable`; sending
+// through it is how isolates are meant to reach each other's state.
+unsafe impl<T: Sendable> Sendable for SendPort<T> {}
+// SAFETY: the capability to answer one ask with a `Sendable` value.
+unsafe impl<T: Sendable> Sendable for ReplySender<T> {}
+
+macro_rules! tuples {
+    ($(($($name:ident),+)),* $(,)?) => {$(
+        // SAFETY: a tuple owns its fields.
+        unsafe impl<$($name: Sendable),+> Sendable for ($($name,)+) {}
+        // SAFETY: no interior mutability of its own.
+        unsafe impl<$($name: Immutable),+> Immutable for ($($name,)+) {}
+    )*};
+}
+
+tuples!(
+    (A),
+    (A, B),
+    (A, B, C),
+    (A, B, C, D),
+    (A, B, C, D, E),
+    (A, B, C, D, E, F),
+    (A, B, C, D, E, F, G),
+    (A, B, C, D, E, F, G, H),
+    (A, B, C, D, E, F, G, H, I),
+    (A, B, C, D, E, F, G, H, I, J),
+    (A, B, C, D, E, F, G, H, I, J, K),
+    (A, B, C, D, E, F, G, H, I, J, K, L),
+);
