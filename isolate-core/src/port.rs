@@ -3,8 +3,9 @@
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
@@ -41,8 +42,24 @@ pub struct SendPort<T: Send + 'static> {
 }
 
 enum Target<T: Send + 'static> {
-    Channel(flume::Sender<T>),
+    Channel(flume::Sender<Packet<T>>, Arc<Link>),
     Isolate(Arc<dyn Inbox<T>>),
+}
+
+/// What travels through a [`ReceivePort`]'s channel.
+enum Packet<T> {
+    Message(T),
+    /// Sent by the last `SendPort` as it is dropped, so that a waiting
+    /// receiver wakes up and sees that nobody can send any more.
+    Wake,
+}
+
+/// Counts the `SendPort`s of one `ReceivePort`. flume counts senders too, but
+/// the receive port keeps one of its own (to make new `SendPort`s), so
+/// flume's count never reaches zero; this one does.
+#[derive(Debug, Default)]
+struct Link {
+    senders: AtomicUsize,
 }
 
 /// An isolate's mailbox as a port sees it, with the isolate's type erased.
@@ -106,7 +123,14 @@ impl<T: Send + 'static> SendPort<T> {
     /// ```
     pub fn send(&self, message: T) -> Result<(), SendError<T>> {
         match &self.target {
-            Target::Channel(sender) => sender.send(message).map_err(|e| SendError(e.into_inner())),
+            Target::Channel(sender, _) => {
+                sender
+                    .send(Packet::Message(message))
+                    .map_err(|error| match error.into_inner() {
+                        Packet::Message(message) => SendError(message),
+                        Packet::Wake => unreachable!("a message was sent"),
+                    })
+            }
             Target::Isolate(inbox) => match inbox.push(message) {
                 Ok(true) => {
                     inbox.clone().schedule();
@@ -150,16 +174,8 @@ impl<T: Send + 'static> SendPort<T> {
     /// `false` is only a snapshot: the receiver may go away at any moment.
     pub fn is_closed(&self) -> bool {
         match &self.target {
-            Target::Channel(sender) => sender.is_disconnected(),
+            Target::Channel(sender, _) => sender.is_disconnected(),
             Target::Isolate(inbox) => inbox.is_closed(),
-        }
-    }
-
-    fn address(&self) -> *const () {
-        match &self.target {
-            // flume has no address accessor; `same_channel` is used instead.
-            Target::Channel(_) => std::ptr::null(),
-            Target::Isolate(inbox) => Arc::as_ptr(inbox) as *const (),
         }
     }
 }
@@ -167,7 +183,10 @@ impl<T: Send + 'static> SendPort<T> {
 impl<T: Send + 'static> Clone for SendPort<T> {
     fn clone(&self) -> Self {
         let target = match &self.target {
-            Target::Channel(sender) => Target::Channel(sender.clone()),
+            Target::Channel(sender, link) => {
+                link.senders.fetch_add(1, Ordering::Relaxed);
+                Target::Channel(sender.clone(), link.clone())
+            }
             Target::Isolate(inbox) => {
                 inbox.add_sender();
                 Target::Isolate(inbox.clone())
@@ -179,10 +198,18 @@ impl<T: Send + 'static> Clone for SendPort<T> {
 
 impl<T: Send + 'static> Drop for SendPort<T> {
     fn drop(&mut self) {
-        if let Target::Isolate(inbox) = &self.target
-            && inbox.remove_sender()
-        {
-            inbox.clone().schedule();
+        match &self.target {
+            Target::Channel(sender, link) => {
+                if link.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    // The receiver may be gone already; then nobody waits.
+                    let _ = sender.send(Packet::Wake);
+                }
+            }
+            Target::Isolate(inbox) => {
+                if inbox.remove_sender() {
+                    inbox.clone().schedule();
+                }
+            }
         }
     }
 }
@@ -190,8 +217,10 @@ impl<T: Send + 'static> Drop for SendPort<T> {
 impl<T: Send + 'static> PartialEq for SendPort<T> {
     fn eq(&self, other: &Self) -> bool {
         match (&self.target, &other.target) {
-            (Target::Channel(a), Target::Channel(b)) => a.same_channel(b),
-            (Target::Isolate(_), Target::Isolate(_)) => self.address() == other.address(),
+            (Target::Channel(a, _), Target::Channel(b, _)) => a.same_channel(b),
+            (Target::Isolate(a), Target::Isolate(b)) => {
+                std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
+            }
             _ => false,
         }
     }
@@ -202,7 +231,7 @@ impl<T: Send + 'static> Eq for SendPort<T> {}
 impl<T: Send + 'static> fmt::Debug for SendPort<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.target {
-            Target::Channel(_) => "ReceivePort",
+            Target::Channel(..) => "ReceivePort",
             Target::Isolate(_) => "Isolate",
         };
         f.debug_struct("SendPort")
@@ -221,15 +250,13 @@ impl<T: Send + 'static> fmt::Debug for SendPort<T> {
 /// code (inside an isolate), [`recv_timeout`](ReceivePort::recv_timeout), or
 /// [`try_recv`](ReceivePort::try_recv).
 ///
-/// # A wait can never hang on a port nobody can send to
+/// # A wait never hangs on a port nobody can send to
 ///
-/// A new `ReceivePort` holds itself open, so that `send_port` can be called
-/// any time before you start waiting. The first *wait* (`recv`,
-/// `recv_timeout`, `recv_async`, polling the stream) lets go of that hold:
-/// from then on the port disconnects, and the wait returns
-/// [`RecvError::Disconnected`], as soon as every `SendPort` is dropped and
-/// the queue is empty. So hand out the `SendPort`s you need before you
-/// wait; `send_port` after that still works while any `SendPort` is alive.
+/// A wait ends with [`RecvError::Disconnected`] as soon as the queue is
+/// empty and no [`SendPort`] to this port exists, whether none was ever made
+/// or the last one was just dropped (Dart's `ReceivePort` would wait
+/// forever). [`send_port`](ReceivePort::send_port) works at any time, so a
+/// port can be reused after that.
 ///
 /// # Examples
 ///
@@ -251,11 +278,19 @@ impl<T: Send + 'static> fmt::Debug for SendPort<T> {
 /// assert_eq!(inbox.recv(), Err(RecvError::Disconnected));
 /// ```
 pub struct ReceivePort<T: Send + 'static> {
-    receiver: flume::Receiver<T>,
-    /// The hold that keeps a fresh port open until its first wait.
-    hold: Option<flume::Sender<T>>,
-    weak: flume::WeakSender<T>,
-    stream: Option<flume::r#async::RecvStream<'static, T>>,
+    receiver: flume::Receiver<Packet<T>>,
+    /// Kept to make new `SendPort`s; never counted in `link`.
+    sender: flume::Sender<Packet<T>>,
+    link: Arc<Link>,
+    stream: Option<flume::r#async::RecvStream<'static, Packet<T>>>,
+}
+
+/// One step of a receive: what the queue and the sender count say now.
+enum Step<T> {
+    Message(T),
+    Disconnected,
+    /// Nothing yet, and someone may still send: wait.
+    Wait,
 }
 
 impl<T: Send + 'static> ReceivePort<T> {
@@ -264,27 +299,38 @@ impl<T: Send + 'static> ReceivePort<T> {
         let (sender, receiver) = flume::unbounded();
         ReceivePort {
             receiver,
-            weak: sender.downgrade(),
-            hold: Some(sender),
+            sender,
+            link: Arc::default(),
             stream: None,
         }
     }
 
     /// A [`SendPort`] to this port (Dart's `receivePort.sendPort`).
-    ///
-    /// After the first wait, if every `SendPort` has already been dropped, the
-    /// port is disconnected for good and the returned `SendPort` is closed:
-    /// its sends fail with [`SendError`].
     pub fn send_port(&self) -> SendPort<T> {
-        let sender = match &self.hold {
-            Some(sender) => sender.clone(),
-            None => self.weak.upgrade().unwrap_or_else(|| {
-                // A closed port: a channel whose receiver is already gone.
-                flume::unbounded().0
-            }),
-        };
+        self.link.senders.fetch_add(1, Ordering::Relaxed);
         SendPort {
-            target: Target::Channel(sender),
+            target: Target::Channel(self.sender.clone(), self.link.clone()),
+        }
+    }
+
+    /// Looks at the queue without waiting, skipping stale wake-ups.
+    fn step(&self) -> Step<T> {
+        loop {
+            match self.receiver.try_recv() {
+                Ok(Packet::Message(message)) => return Step::Message(message),
+                Ok(Packet::Wake) => continue,
+                Err(_) => {}
+            }
+            if self.link.senders.load(Ordering::Acquire) != 0 {
+                return Step::Wait;
+            }
+            // Every sender pushed its messages before it let go of its port,
+            // so once the count reads zero, one more look sees them all.
+            match self.receiver.try_recv() {
+                Ok(Packet::Message(message)) => return Step::Message(message),
+                Ok(Packet::Wake) => continue,
+                Err(_) => return Step::Disconnected,
+            }
         }
     }
 
@@ -292,15 +338,24 @@ impl<T: Send + 'static> ReceivePort<T> {
     ///
     /// # Errors
     ///
-    /// [`RecvError::Disconnected`] when every `SendPort` is gone and the
-    /// queue is empty; [`RecvError::BlockingInIsolate`] when called on an
-    /// isolate group's worker thread (use [`recv_async`](Self::recv_async)).
+    /// [`RecvError::Disconnected`] when the queue is empty and no `SendPort`
+    /// exists; [`RecvError::BlockingInIsolate`] when called on an isolate
+    /// group's worker thread (use [`recv_async`](Self::recv_async) there).
     pub fn recv(&mut self) -> Result<T, RecvError> {
         if worker::is_worker_thread() {
             return Err(RecvError::BlockingInIsolate);
         }
-        self.hold = None;
-        self.receiver.recv().map_err(|_| RecvError::Disconnected)
+        loop {
+            match self.step() {
+                Step::Message(message) => return Ok(message),
+                Step::Disconnected => return Err(RecvError::Disconnected),
+                Step::Wait => {
+                    if let Ok(Packet::Message(message)) = self.receiver.recv() {
+                        return Ok(message);
+                    }
+                }
+            }
+        }
     }
 
     /// Waits at most `timeout` for the next message, blocking the thread.
@@ -312,7 +367,7 @@ impl<T: Send + 'static> ReceivePort<T> {
     /// # Examples
     ///
     /// ```
-    /// use std::time::Duration;
+    /// use std::time::{Duration, Instant};
     /// use isolate_core::{ReceivePort, RecvTimeoutError};
     ///
     /// let mut inbox = ReceivePort::<u8>::new();
@@ -324,25 +379,38 @@ impl<T: Send + 'static> ReceivePort<T> {
         if worker::is_worker_thread() {
             return Err(RecvTimeoutError::BlockingInIsolate);
         }
-        self.hold = None;
-        self.receiver.recv_timeout(timeout).map_err(|e| match e {
-            flume::RecvTimeoutError::Timeout => RecvTimeoutError::Timeout,
-            flume::RecvTimeoutError::Disconnected => RecvTimeoutError::Disconnected,
-        })
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.step() {
+                Step::Message(message) => return Ok(message),
+                Step::Disconnected => return Err(RecvTimeoutError::Disconnected),
+                Step::Wait => match self.receiver.recv_deadline(deadline) {
+                    Ok(Packet::Message(message)) => return Ok(message),
+                    Ok(Packet::Wake) => {}
+                    Err(flume::RecvTimeoutError::Timeout) => {
+                        return Err(RecvTimeoutError::Timeout);
+                    }
+                    Err(flume::RecvTimeoutError::Disconnected) => {
+                        return Err(RecvTimeoutError::Disconnected);
+                    }
+                },
+            }
+        }
     }
 
-    /// Takes a message if one is queued. Never blocks, so it works anywhere,
-    /// and it keeps a fresh port's hold.
+    /// Takes a message if one is queued. Never blocks, so it works anywhere.
     ///
     /// # Errors
     ///
     /// [`TryRecvError::Empty`] when nothing is queued,
-    /// [`TryRecvError::Disconnected`] when nothing can arrive any more.
+    /// [`TryRecvError::Disconnected`] when nothing is queued and no
+    /// `SendPort` exists.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.receiver.try_recv().map_err(|e| match e {
-            flume::TryRecvError::Empty => TryRecvError::Empty,
-            flume::TryRecvError::Disconnected => TryRecvError::Disconnected,
-        })
+        match self.step() {
+            Step::Message(message) => Ok(message),
+            Step::Disconnected => Err(TryRecvError::Disconnected),
+            Step::Wait => Err(TryRecvError::Empty),
+        }
     }
 
     /// Waits for the next message without blocking the thread: the form to
@@ -350,8 +418,8 @@ impl<T: Send + 'static> ReceivePort<T> {
     ///
     /// # Errors
     ///
-    /// [`RecvError::Disconnected`] when every `SendPort` is gone and the
-    /// queue is empty.
+    /// [`RecvError::Disconnected`] when the queue is empty and no `SendPort`
+    /// exists.
     ///
     /// # Examples
     ///
@@ -364,21 +432,17 @@ impl<T: Send + 'static> ReceivePort<T> {
     /// assert_eq!(got, Ok(5));
     /// ```
     pub async fn recv_async(&mut self) -> Result<T, RecvError> {
-        self.hold = None;
-        self.receiver
-            .recv_async()
-            .await
-            .map_err(|_| RecvError::Disconnected)
-    }
-
-    /// Number of messages waiting.
-    pub fn len(&self) -> usize {
-        self.receiver.len()
-    }
-
-    /// Whether no message is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.receiver.is_empty()
+        loop {
+            match self.step() {
+                Step::Message(message) => return Ok(message),
+                Step::Disconnected => return Err(RecvError::Disconnected),
+                Step::Wait => {
+                    if let Ok(Packet::Message(message)) = self.receiver.recv_async().await {
+                        return Ok(message);
+                    }
+                }
+            }
+        }
     }
 
     /// Closes the port (Dart's `close`): the messages still queued are
@@ -397,21 +461,32 @@ impl<T: Send + 'static> Default for ReceivePort<T> {
 impl<T: Send + 'static> Stream for ReceivePort<T> {
     type Item = T;
 
+    /// Yields messages until the queue is empty and no `SendPort` exists.
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.hold = None;
-        let stream = this
-            .stream
-            .get_or_insert_with(|| this.receiver.clone().into_stream());
-        Pin::new(stream).poll_next(cx)
+        loop {
+            match this.step() {
+                Step::Message(message) => return Poll::Ready(Some(message)),
+                Step::Disconnected => return Poll::Ready(None),
+                Step::Wait => {}
+            }
+            let stream = this
+                .stream
+                .get_or_insert_with(|| this.receiver.clone().into_stream());
+            match Pin::new(stream).poll_next(cx) {
+                Poll::Ready(Some(Packet::Message(message))) => return Poll::Ready(Some(message)),
+                Poll::Ready(Some(Packet::Wake)) => continue,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 
 impl<T: Send + 'static> fmt::Debug for ReceivePort<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReceivePort")
-            .field("queued", &self.receiver.len())
-            .field("disconnected", &self.receiver.is_disconnected())
-            .finish()
+            .field("send_ports", &self.link.senders.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }

@@ -246,3 +246,15 @@ tuples!(
     (A, B, C, D, E, F, G, H, I, J, K),
     (A, B, C, D, E, F, G, H, I, J, K, L),
 );
+
+// The runtime's own errors are plain data, so isolates can report them.
+both!(
+    crate::error::RecvError,
+    crate::error::RecvTimeoutError,
+    crate::error::TryRecvError,
+    crate::error::ReplyError,
+    crate::error::RemoteError,
+    crate::error::RemoteErrorKind,
+);
+// SAFETY: owns the undelivered message.
+unsafe impl<T: Sendable> Sendable for crate::error::SendError<T> {}

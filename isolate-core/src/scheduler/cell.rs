@@ -241,6 +241,9 @@ impl<I: Isolate> Cell<I> {
     /// Must only be called by the thread that moved the state to `STOPPED`.
     fn teardown(&self) {
         let queued = self.mailbox.close();
+        // Forgotten first, so that whoever observes the isolate's values being
+        // dropped also sees it gone from the group.
+        self.pool.owned.remove(self.id, self.key);
         // SAFETY: the caller stopped the isolate, so it alone reaches the core.
         let (future, isolate) = unsafe {
             let core = self.core.get();
@@ -252,7 +255,6 @@ impl<I: Isolate> Cell<I> {
             drop(future);
             drop(isolate);
         }));
-        self.pool.owned.remove(self.id, self.key);
     }
 }
 
@@ -278,8 +280,10 @@ impl<I: Isolate> Task for Cell<I> {
             },
             Outcome::Yield => {
                 self.state.yield_run();
+                // Behind everything else in the group, including work that
+                // came from outside it: a flooded isolate takes its turn.
                 let pool = self.pool.clone();
-                worker::schedule_fair(&pool, self);
+                pool.inject(self);
             }
             Outcome::Exit => {
                 self.state.stop();

@@ -1,0 +1,35 @@
+//! Dropping a group joins its threads. Its own test binary, so that no other
+//! test starts or stops threads while it counts them.
+
+mod common;
+
+use common::{Counter, CounterMsg, PATIENCE};
+use isolate_core::prelude::*;
+
+fn thread_count() -> usize {
+    // Linux: one entry per thread of this process.
+    std::fs::read_dir("/proc/self/task")
+        .map(|dir| dir.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn dropping_a_group_joins_its_worker_threads() {
+    // Warm up anything lazily started (the test harness's own threads).
+    drop(common::group(2));
+    let before = thread_count();
+    for _ in 0..20 {
+        let group = IsolateGroup::builder().workers(3).build().unwrap();
+        let counter = group.spawn(Counter::default());
+        counter.send(CounterMsg::Add(1)).unwrap();
+        assert_eq!(counter.ask(CounterMsg::Total).wait_timeout(PATIENCE), Ok(1));
+        drop(group);
+    }
+    if cfg!(target_os = "linux") {
+        assert_eq!(
+            thread_count(),
+            before,
+            "a dropped group left threads behind"
+        );
+    }
+}
