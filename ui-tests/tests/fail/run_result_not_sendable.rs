@@ -1,0 +1,5 @@
+use std::rc::Rc;
+
+fn main() {
+    let _ = isolate_core::run(|| Rc::new(5));
+}
