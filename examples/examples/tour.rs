@@ -1,1 +1,195 @@
-fn main() {}
+//! A tour of isolate-core: groups, isolates, ports, asks, `run`, `spawn_fn`,
+//! `Shared`, and what the compiler refuses. Run it with:
+//!
+//! ```text
+//! cargo run --example tour
+//! ```
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use isolate_core::prelude::*;
+
+// ---------------------------------------------------------------------------
+// 1. An isolate: private state, one message at a time.
+// ---------------------------------------------------------------------------
+
+/// Counts words. Its `HashMap` is private: no lock, because only this
+/// isolate ever touches it.
+#[derive(Default)]
+struct WordCounter {
+    counts: HashMap<String, u64>,
+}
+
+/// What a `WordCounter` understands. `#[message]` checks, at compile time,
+/// that every field may cross an isolate boundary.
+#[message]
+enum CounterMsg {
+    /// A tell: count these words, answer nothing.
+    Count(Shared<str>, Shared<Vec<String>>),
+    /// An ask: reply with the `n` most frequent words.
+    Top(usize, ReplySender<Vec<(String, u64)>>),
+}
+
+impl Isolate for WordCounter {
+    type Message = CounterMsg;
+    type Port = SendPort<CounterMsg>;
+
+    fn handle(&mut self, message: CounterMsg) -> Handled<'_> {
+        match message {
+            CounterMsg::Count(text, stop_words) => {
+                for word in text.split_whitespace().map(str::to_lowercase) {
+                    if !stop_words.contains(&word) {
+                        *self.counts.entry(word).or_default() += 1;
+                    }
+                }
+            }
+            CounterMsg::Top(n, reply) => {
+                let mut top: Vec<_> = self.counts.iter().map(|(w, c)| (w.clone(), *c)).collect();
+                top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                top.truncate(n);
+                reply.send(top);
+            }
+        }
+        Handled::Done
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 2. Dart's `Isolate.spawn`: an entry function and a message.
+// ---------------------------------------------------------------------------
+
+/// Dart's handshake: the new isolate sends back a port of its own, then
+/// serves requests on it until every sender is gone.
+async fn squarer(handshake: SendPort<SendPort<(u64, SendPort<u64>)>>) {
+    let mut requests = ReceivePort::new();
+    handshake.send(requests.send_port()).unwrap();
+    drop(handshake);
+    while let Ok((n, answer)) = requests.recv_async().await {
+        let _ = answer.send(n * n);
+    }
+}
+
+/// Reports where the shared list it was sent lives.
+async fn address_of(job: (Shared<Vec<String>>, SendPort<usize>)) {
+    let (list, answer) = job;
+    answer.send(Shared::as_ptr(&list) as usize).unwrap();
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("isolate-core tour\n");
+    // Panics inside isolates are caught and reported as errors; keep the
+    // standard hook's report of them to one line so the tour stays readable.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "   (caught a panic: {})",
+            info.payload_as_str().unwrap_or("...")
+        );
+    }));
+
+    // -- Groups -------------------------------------------------------------
+    let group = IsolateGroup::builder().workers(2).name("tour").build()?;
+    println!(
+        "1. a group `{}` with {} worker threads",
+        group.name(),
+        group.workers()
+    );
+
+    // -- An isolate, tells and an ask ---------------------------------------
+    let counter = group.spawn(WordCounter::default());
+    // Immutable data is shared by pointer: every isolate reads one copy.
+    let stop_words: Shared<Vec<String>> =
+        Shared::new(["the", "a", "of", "and"].map(String::from).to_vec());
+    let lines = [
+        "the quick brown fox jumps over the lazy dog",
+        "a fox is quick and a dog is lazy",
+        "the isolate of the fox",
+    ];
+    for line in lines {
+        counter.send(CounterMsg::Count(Shared::from(line), stop_words.clone()))?;
+    }
+    let top = counter.ask(|reply| CounterMsg::Top(3, reply)).wait()?;
+    println!("2. three tells, then an ask answered in order: top words {top:?}");
+
+    // -- Shared: O(1) across isolates ----------------------------------------
+    let mut addresses = ReceivePort::new();
+    group.spawn_fn(address_of, (stop_words.clone(), addresses.send_port()));
+    let seen_at = addresses.recv()?;
+    println!(
+        "3. `Shared` crosses by pointer: the other isolate read {seen_at:#x}, \
+         the very allocation sent ({})",
+        if seen_at == Shared::as_ptr(&stop_words) as usize {
+            "same"
+        } else {
+            "a copy!"
+        }
+    );
+
+    // -- 10,000 isolates: an allocation each, not a thread --------------------
+    let started = Instant::now();
+    let many: Vec<_> = (0..10_000)
+        .map(|_| group.spawn(WordCounter::default()))
+        .collect();
+    let spawned = started.elapsed();
+    let replies: Vec<_> = many
+        .iter()
+        .map(|p| p.ask(|r| CounterMsg::Top(1, r)))
+        .collect();
+    let answered = replies
+        .into_iter()
+        .map(Reply::wait)
+        .filter(Result::is_ok)
+        .count();
+    println!(
+        "4. spawned 10,000 isolates in {spawned:?} on {} threads; {answered} answered an ask",
+        group.workers()
+    );
+    drop(many);
+
+    // -- Dart's spawn: entry function + message, and a port handshake -------
+    let mut handshake = ReceivePort::new();
+    group.spawn_fn(squarer, handshake.send_port());
+    let requests = handshake.recv()?;
+    let mut answers = ReceivePort::new();
+    requests.send((12, answers.send_port()))?;
+    println!("5. spawn_fn + port handshake: 12² = {}", answers.recv()?);
+
+    // -- Dart's run: a one-off computation, its result moved back -----------
+    let primes = isolate_core::run(|| (2..50_000u32).filter(|n| is_prime(*n)).count())?;
+    println!("6. run: {primes} primes below 50,000, computed in another isolate");
+    let failure = isolate_core::run(|| -> u32 { panic!("division by zero, on purpose") });
+    println!(
+        "7. a panic inside run comes back as an error: {}",
+        failure.unwrap_err()
+    );
+
+    // -- A panicking handler fails its pending asks, never hangs them --------
+    let doomed = group.spawn(WordCounter::default());
+    doomed.send(CounterMsg::Count(
+        Shared::from("x"),
+        Shared::new(Vec::new()),
+    ))?;
+    drop(group); // stops every isolate in the group and joins its threads
+    let after = doomed.ask(|r| CounterMsg::Top(1, r)).wait();
+    println!("8. after the group is dropped, an ask fails at once: {after:?}");
+
+    // -- What the compiler refuses ------------------------------------------
+    // Shared mutable state cannot cross an isolate. Uncomment to see:
+    //
+    //     let shared = std::sync::Arc::new(std::sync::Mutex::new(0));
+    //     isolate_core::run_with(shared, |s| *s.lock().unwrap() += 1);
+    //
+    // error[E0277]: `Mutex<i32>` is not deeply immutable, so isolates cannot share it
+    //   = note: only data without `Cell`, `RefCell`, locks, atomics, `Rc` or raw
+    //           pointers can be shared between isolates; send an owned copy
+    //           instead, or keep the state in one isolate and send a `SendPort` to it
+    println!("9. and `Arc<Mutex<_>>`, `Rc`, `RefCell`, atomics, borrows: refused at compile time");
+    Ok(())
+}
+
+fn is_prime(n: u32) -> bool {
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
+}

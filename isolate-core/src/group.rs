@@ -1,9 +1,10 @@
 //! [`IsolateGroup`]: a worker pool and the isolates multiplexed on it.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
 
 use crate::error::BuildError;
@@ -102,12 +103,13 @@ impl IsolateGroupBuilder {
         };
         let (pool, threads) = Pool::start(Arc::from(self.name), workers, self.stack_size)
             .map_err(BuildError::Spawn)?;
-        Ok(IsolateGroup {
-            owner: Arc::new(Owner {
-                pool,
-                threads: Mutex::new(threads),
-            }),
-        })
+        let owner = Arc::new(Owner {
+            pool,
+            threads: Mutex::new(threads),
+        });
+        let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&owner) as _;
+        let _ = owner.pool.owner.set(weak);
+        Ok(IsolateGroup { owner })
     }
 }
 
@@ -146,6 +148,48 @@ impl IsolateGroup {
             Ok(group) => group,
             Err(error) => panic!("the global isolate group could not start: {error}"),
         })
+    }
+
+    /// The group of the isolate this code runs in, so that an isolate can
+    /// spawn more isolates beside it (Dart's `Isolate.spawn` from inside an
+    /// isolate). `None` outside an isolate, or once the group is shutting
+    /// down.
+    ///
+    /// The returned handle keeps the group alive while it exists: keep it for
+    /// the spawn, not in the isolate's state, or the group will never stop
+    /// on its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::prelude::*;
+    ///
+    /// async fn parent(answer: SendPort<u64>) {
+    ///     let group = IsolateGroup::current().expect("inside an isolate");
+    ///     let (reply_to, reply) = Reply::channel();
+    ///     group.spawn_fn(child, reply_to);
+    ///     drop(group);
+    ///     answer.send(reply.await.unwrap()).unwrap();
+    /// }
+    ///
+    /// async fn child(reply_to: ReplySender<u64>) {
+    ///     reply_to.send(42);
+    /// }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let mut inbox = ReceivePort::new();
+    /// group.spawn_fn(parent, inbox.send_port());
+    /// assert_eq!(inbox.recv(), Ok(42));
+    /// assert!(IsolateGroup::current().is_none()); // not inside an isolate
+    /// ```
+    pub fn current() -> Option<IsolateGroup> {
+        let pool = crate::scheduler::worker::current_pool()?;
+        let owner = pool.owner.get()?.upgrade()?;
+        let owner = owner.downcast::<Owner>().ok()?;
+        if owner.pool.is_shutting_down() {
+            return None;
+        }
+        Some(IsolateGroup { owner })
     }
 
     /// The group's name.

@@ -106,12 +106,17 @@ pub use isolate_macros::message;
 
 /// The scheduler's state machine and mailbox, exposed for `tests/loom.rs`
 /// only. Not part of the API.
-#[cfg(loom)]
+#[cfg(isolate_loom)]
 #[doc(hidden)]
 pub mod __loom {
     pub use crate::scheduler::mailbox::Mailbox;
     pub use crate::scheduler::state::{Finish, State};
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 /// Support for the macros' expansions. Not part of the API.
 #[doc(hidden)]

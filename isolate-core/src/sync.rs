@@ -1,19 +1,19 @@
 //! The synchronisation primitives the scheduler is built on.
 //!
-//! Under `--cfg loom` they are loom's model-checked doubles, so that
+//! Under `--cfg isolate_loom` they are loom's model-checked doubles, so that
 //! `tests/loom.rs` explores every interleaving of the state machine and the
 //! mailbox; otherwise they are the standard library's.
 
-#[cfg(loom)]
+#[cfg(isolate_loom)]
 pub(crate) use loom::sync::{
     Mutex, MutexGuard,
-    atomic::{AtomicBool, AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicUsize, Ordering, fence},
 };
 
-#[cfg(not(loom))]
+#[cfg(not(isolate_loom))]
 pub(crate) use std::sync::{
     Mutex, MutexGuard,
-    atomic::{AtomicBool, AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicUsize, Ordering, fence},
 };
 
 /// Locks `mutex`, ignoring poisoning.

@@ -270,7 +270,10 @@ impl<I: Isolate> Task for Cell<I> {
         match outcome {
             Outcome::Idle => match self.state.finish_run() {
                 Finish::Idle => {
-                    // Shutdown skips a running isolate; its worker stops it.
+                    // Shutdown sweeps isolates only after joining every other
+                    // worker, so the one isolate it can find running is the
+                    // one whose handler dropped the group's last handle, on
+                    // this very thread: it is stopped here, after its run.
                     if self.pool.is_shutting_down() && self.state.stop_idle() {
                         self.teardown();
                     }

@@ -9,7 +9,7 @@
 
 use crossbeam_utils::sync::Unparker;
 
-use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
+use crate::sync::{AtomicUsize, Mutex, Ordering, fence, lock};
 
 #[derive(Debug)]
 pub(crate) struct Idle {
@@ -31,7 +31,7 @@ impl Idle {
 
     /// Wakes one sleeping worker, if any. Call after making work visible.
     pub(crate) fn notify_one(&self) {
-        std::sync::atomic::fence(Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) == 0 {
             return;
         }
@@ -67,7 +67,7 @@ impl Idle {
         sleepers.push(index);
         self.sleeping.fetch_add(1, Ordering::SeqCst);
         drop(sleepers);
-        std::sync::atomic::fence(Ordering::SeqCst);
+        fence(Ordering::SeqCst);
     }
 
     /// Worker `index` is awake (it found work, or was woken): take it off the

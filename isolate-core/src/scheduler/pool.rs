@@ -1,7 +1,8 @@
 //! A group's worker pool: the queues, the workers' threads, and shutdown.
 
-use std::sync::Arc;
+use std::any::Any;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock, Weak};
 use std::thread::JoinHandle;
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
@@ -23,6 +24,9 @@ pub(crate) struct Pool {
     pub(crate) idle: Idle,
     pub(crate) owned: Owned,
     shutdown: AtomicBool,
+    /// The group handle's shared part, for `IsolateGroup::current`. Weak, so
+    /// that the pool does not keep its own group alive.
+    pub(crate) owner: OnceLock<Weak<dyn Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -54,6 +58,7 @@ impl Pool {
             idle: Idle::new(parkers.iter().map(|p| p.unparker().clone()).collect()),
             owned: Owned::new(workers),
             shutdown: AtomicBool::new(false),
+            owner: OnceLock::new(),
         });
         let mut threads = Vec::with_capacity(workers);
         for (index, (deque, parker)) in deques.into_iter().zip(parkers).enumerate() {
@@ -117,6 +122,11 @@ impl Pool {
     /// Stops the pool: workers finish the run they are in and exit, every
     /// isolate is stopped (failing its pending asks), and every thread in
     /// `threads` is joined, except the calling thread when it is one of them.
+    ///
+    /// The order matters: the sweep of live isolates runs after the join, so
+    /// no other worker is in the middle of a run while it goes. Only the
+    /// calling worker can be (when a handler dropped the last handle), and
+    /// that run stops its isolate itself once the handler returns.
     pub(crate) fn shutdown(&self, threads: Vec<JoinHandle<()>>) {
         self.shutdown.store(true, Ordering::SeqCst);
         self.idle.notify_all();

@@ -49,6 +49,14 @@ pub(crate) fn is_worker_thread() -> bool {
         .unwrap_or(false)
 }
 
+/// The pool of the worker thread this is, if it is one.
+pub(crate) fn current_pool() -> Option<Arc<Pool>> {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map(|local| local.pool.clone()))
+        .ok()
+        .flatten()
+}
+
 /// Schedules `task`, which something just woke (a message, a waker).
 ///
 /// On one of `pool`'s workers it goes into the LIFO slot; anywhere else into

@@ -1,0 +1,29 @@
+//! The README's demo runs and says what it should.
+
+use std::process::Command;
+
+#[test]
+fn the_tour_runs_and_reports_every_step() {
+    let output = Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--example", "tour"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "tour failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for step in 1..=9 {
+        assert!(
+            stdout.contains(&format!("{step}. ")),
+            "step {step} missing:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("12² = 144"));
+    assert!(stdout.contains("(same)"));
+    assert!(stdout.contains("5133 primes"));
+    assert!(stdout.contains("10000 answered"));
+    assert!(stdout.contains("Err(Dropped)"));
+}
