@@ -225,12 +225,16 @@ mod isolates {
         // Warm the global group up, as rayon's pool is built before timing.
         isolate_core::run(|| 0u8).unwrap();
         let start = Instant::now();
-        let total = futures::executor::block_on(futures::future::join_all(
-            (0..OFFLOADS as u64).map(|i| isolate_core::run_with_async(i, job)),
-        ))
-        .into_iter()
-        .map(Result::unwrap)
-        .fold(0, u64::wrapping_add);
+        let total = futures::executor::block_on(async {
+            let pending: Vec<_> = (0..OFFLOADS as u64)
+                .map(|i| Box::pin(isolate_core::run_with_async(i, job)))
+                .collect();
+            let mut total = 0u64;
+            for result in pending {
+                total = total.wrapping_add(result.await.unwrap());
+            }
+            total
+        });
         let ms = start.elapsed().as_secs_f64() * 1e3;
         assert_eq!(total, expected);
         ms

@@ -97,7 +97,7 @@ pub use handle::IsolateHandle;
 pub use isolate::{Handled, Isolate};
 pub use port::{ReceivePort, SendPort};
 pub use reply::{Reply, ReplySender};
-pub use run::{exit, run, run_async, run_with, run_with_async};
+pub use run::{RunFuture, exit, run, run_async, run_with, run_with_async};
 pub use sendable::{Immutable, Sendable};
 pub use shared::Shared;
 

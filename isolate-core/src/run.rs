@@ -1,7 +1,10 @@
 //! Dart's `Isolate.run` and `Isolate.exit`: one-off computations in a new
 //! isolate, and ending the current one with a last message.
 
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::error::{ExitError, RemoteError, RemoteErrorKind, ReplyError, SendError};
 use crate::group::IsolateGroup;
@@ -77,36 +80,63 @@ where
     settle(start(data, computation).wait())
 }
 
-/// The async form of [`run`]: awaits the result instead of blocking, so it
-/// works inside isolates and in any async runtime.
+/// The async form of [`run`]: starts the computation at once and returns a
+/// [`RunFuture`] to await its result, so it works inside isolates and in any
+/// async runtime.
 ///
-/// # Errors
-///
-/// As [`run`], except that it never refuses to run.
-///
-/// # Examples
+/// The computation starts when this function is called, not when the future
+/// is first polled (as `tokio::spawn`), so that many can run at once:
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// let n = isolate_core::run_async(|| 6 * 7).await?;
-/// assert_eq!(n, 42);
+/// let running: Vec<_> = (0..4u64)
+///     .map(|n| isolate_core::run_with_async(n, |n| n * n))
+///     .collect();
+/// let mut squares = Vec::new();
+/// for result in running {
+///     squares.push(result.await?);
+/// }
+/// assert_eq!(squares, [0, 1, 4, 9]);
 /// # Ok::<(), isolate_core::RemoteError>(())
 /// # }).unwrap();
 /// ```
-pub async fn run_async<R: Sendable>(computation: fn() -> R) -> Result<R, RemoteError> {
-    settle(start(computation, |computation| computation()).await)
-}
-
-/// The async form of [`run_with`].
+///
+/// Dropping the future does not stop the computation; its result is dropped.
 ///
 /// # Errors
 ///
-/// As [`run`], except that it never refuses to run.
-pub async fn run_with_async<D: Sendable, R: Sendable>(
-    data: D,
-    computation: fn(D) -> R,
-) -> Result<R, RemoteError> {
-    settle(start(data, computation).await)
+/// The future resolves as [`run`] returns, except that it never refuses to
+/// run.
+pub fn run_async<R: Sendable>(computation: fn() -> R) -> RunFuture<R> {
+    RunFuture {
+        reply: start(computation, |computation| computation()),
+    }
+}
+
+/// The async form of [`run_with`]; see [`run_async`].
+///
+/// # Errors
+///
+/// As [`run_async`].
+pub fn run_with_async<D: Sendable, R: Sendable>(data: D, computation: fn(D) -> R) -> RunFuture<R> {
+    RunFuture {
+        reply: start(data, computation),
+    }
+}
+
+/// The result of [`run_async`] or [`run_with_async`], still to come.
+#[must_use = "the computation runs anyway; await this to get its result"]
+#[derive(Debug)]
+pub struct RunFuture<R> {
+    reply: Reply<Result<R, RemoteError>>,
+}
+
+impl<R> Future for RunFuture<R> {
+    type Output = Result<R, RemoteError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.reply).poll(cx).map(settle)
+    }
 }
 
 /// Spawns the computation on the global group. `D` is not required to be

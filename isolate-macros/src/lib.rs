@@ -13,7 +13,7 @@ mod message;
 /// span, so an error points at the field that cannot cross an isolate.
 /// Generic parameters get a `Sendable` bound.
 ///
-/// ```ignore
+/// ```text
 /// use isolate_core::prelude::*;
 ///
 /// #[message]

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::mailbox::Mailbox;
+use super::owned::Key;
 use super::pool::Pool;
 use super::state::{Finish, Phase, State};
 use super::task::Task;
@@ -30,7 +31,7 @@ type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 pub(crate) struct Cell<I: Isolate> {
     state: State,
     id: u64,
-    key: usize,
+    key: Key,
     pool: Arc<Pool>,
     mailbox: Mailbox<I::Message>,
     core: UnsafeCell<Core<I>>,
@@ -105,7 +106,8 @@ impl<I: Isolate> Cell<I> {
     ) -> Arc<Self> {
         let id = Pool::next_id();
         let has_work = future.is_some();
-        let (cell, registered) = pool.owned.insert(id, |key| {
+        let hint = worker::current_index(pool).unwrap_or(id as usize);
+        let (cell, registered) = pool.owned.insert(hint, |key| {
             Arc::new(Cell {
                 state: if has_work {
                     State::new_scheduled()
@@ -126,7 +128,10 @@ impl<I: Isolate> Cell<I> {
             // The group is shutting down: the isolate never starts.
             cell.shutdown();
         } else if has_work {
-            worker::schedule_fair(pool, cell.clone());
+            // Into the LIFO slot when spawned from a worker: a new isolate
+            // runs soon after its parent, depth first, which keeps the set of
+            // live isolates (and memory) small in spawn-heavy trees.
+            worker::schedule(pool, cell.clone());
         }
         cell
     }
@@ -243,7 +248,7 @@ impl<I: Isolate> Cell<I> {
         let queued = self.mailbox.close();
         // Forgotten first, so that whoever observes the isolate's values being
         // dropped also sees it gone from the group.
-        self.pool.owned.remove(self.id, self.key);
+        self.pool.owned.remove(self.key);
         // SAFETY: the caller stopped the isolate, so it alone reaches the core.
         let (future, isolate) = unsafe {
             let core = self.core.get();

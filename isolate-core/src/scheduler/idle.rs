@@ -1,11 +1,18 @@
 //! Parking and waking the group's workers.
 //!
-//! A worker with nothing to do registers itself as a sleeper, checks every
-//! queue once more, and only then parks. A producer pushes its task first and
-//! then looks for a sleeper to wake. Both sides put a `SeqCst` fence between
-//! their write and their read (the Dekker pattern), so either the producer
-//! sees the sleeper or the worker sees the task: a task is never left in a
-//! queue while every worker sleeps. An idle group therefore uses no CPU.
+//! A worker with nothing in its own queue becomes **searching**: it looks in
+//! the injector and the other workers' queues. While any worker searches, a
+//! producer wakes nobody: the searcher will find what was pushed. This keeps
+//! a busy group from waking (and re-parking) threads on every spawn. A
+//! searcher that finds work stops searching, and if it was the last searcher
+//! it wakes one sleeper, so that a burst of work spreads over the workers.
+//!
+//! A searcher that finds nothing registers as a sleeper, checks every queue
+//! once more, and only then parks. A producer pushes its task first and then
+//! reads the counters. Both sides put a `SeqCst` fence between their write
+//! and their read (the Dekker pattern), so either the producer sees the
+//! searcher or sleeper, or the worker sees the task: a task is never left in
+//! a queue while every worker sleeps. An idle group uses no CPU.
 
 use crossbeam_utils::sync::Unparker;
 
@@ -13,8 +20,10 @@ use crate::sync::{AtomicUsize, Mutex, Ordering, fence, lock};
 
 #[derive(Debug)]
 pub(crate) struct Idle {
+    /// Workers awake and looking for work, including the ones just woken.
+    searching: AtomicUsize,
     /// Number of entries in `sleepers`, readable without the lock so that the
-    /// common case (everyone busy) costs one load.
+    /// common case (everyone busy) costs two loads.
     sleeping: AtomicUsize,
     sleepers: Mutex<Vec<usize>>,
     unparkers: Box<[Unparker]>,
@@ -23,23 +32,32 @@ pub(crate) struct Idle {
 impl Idle {
     pub(crate) fn new(unparkers: Box<[Unparker]>) -> Self {
         Idle {
+            searching: AtomicUsize::new(0),
             sleeping: AtomicUsize::new(0),
             sleepers: Mutex::new(Vec::with_capacity(unparkers.len())),
             unparkers,
         }
     }
 
-    /// Wakes one sleeping worker, if any. Call after making work visible.
+    /// Wakes one sleeping worker if nobody is searching. Call after making
+    /// work visible.
     pub(crate) fn notify_one(&self) {
         fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::SeqCst) == 0 {
+        if self.searching.load(Ordering::SeqCst) != 0 || self.sleeping.load(Ordering::SeqCst) == 0 {
             return;
         }
         let woken = {
             let mut sleepers = lock(&self.sleepers);
+            // Re-checked under the lock, so two producers do not both wake
+            // a worker for what one searcher can find.
+            if self.searching.load(Ordering::SeqCst) != 0 {
+                return;
+            }
             let woken = sleepers.pop();
             if woken.is_some() {
                 self.sleeping.fetch_sub(1, Ordering::SeqCst);
+                // Counted as searching on its behalf from now on.
+                self.searching.fetch_add(1, Ordering::SeqCst);
             }
             woken
         };
@@ -60,23 +78,40 @@ impl Idle {
         }
     }
 
-    /// Worker `index` is about to park. It must check the queues again after
+    /// A worker ran out of local work and starts searching.
+    pub(crate) fn start_search(&self) {
+        self.searching.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A searching worker found work. If it was the last searcher, another
+    /// worker is woken: where there was work, there may be more.
+    pub(crate) fn end_search(&self) {
+        if self.searching.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.notify_one();
+        }
+    }
+
+    /// Searching worker `index` found nothing and is about to park: it stops
+    /// searching and becomes a sleeper. It must check the queues again after
     /// this call and before parking.
     pub(crate) fn register(&self, index: usize) {
         let mut sleepers = lock(&self.sleepers);
         sleepers.push(index);
         self.sleeping.fetch_add(1, Ordering::SeqCst);
+        self.searching.fetch_sub(1, Ordering::SeqCst);
         drop(sleepers);
         fence(Ordering::SeqCst);
     }
 
-    /// Worker `index` is awake (it found work, or was woken): take it off the
-    /// sleeper list if a notifier has not already done so.
+    /// Worker `index` is awake (it found work before parking, was woken, or
+    /// woke spuriously) and searching again. A notifier that woke it has
+    /// already moved it from sleeping to searching; otherwise it does so here.
     pub(crate) fn unregister(&self, index: usize) {
         let mut sleepers = lock(&self.sleepers);
         if let Some(position) = sleepers.iter().position(|&i| i == index) {
             sleepers.swap_remove(position);
             self.sleeping.fetch_sub(1, Ordering::SeqCst);
+            self.searching.fetch_add(1, Ordering::SeqCst);
         }
     }
 }

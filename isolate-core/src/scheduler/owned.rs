@@ -1,8 +1,9 @@
 //! Every live isolate of a group, so that shutdown can stop the idle ones
 //! (which sit in no queue) and fail the asks they hold.
 //!
-//! Sharded by isolate id so that spawns on different workers rarely meet on
-//! one lock. An isolate removes itself when it stops; shutdown closes every
+//! Sharded so that spawns on different workers never meet on one lock: a
+//! worker registers the isolates it spawns in its own shard (other threads
+//! use the isolate id to pick one). An isolate removes itself when it stops; shutdown closes every
 //! shard, so an isolate spawned after that point is stopped at once instead of
 //! outliving its group.
 
@@ -23,8 +24,18 @@ struct Shard {
     closed: bool,
 }
 
+/// Where an isolate is registered: its shard and its slot in that shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    shard: u32,
+    slot: u32,
+}
+
 /// The key of an isolate that was never registered (its group was closed).
-pub(crate) const UNREGISTERED: usize = usize::MAX;
+pub(crate) const UNREGISTERED: Key = Key {
+    shard: u32::MAX,
+    slot: u32::MAX,
+};
 
 impl Owned {
     pub(crate) fn new(workers: usize) -> Self {
@@ -34,37 +45,39 @@ impl Owned {
         }
     }
 
-    fn shard(&self, id: u64) -> &Mutex<Shard> {
-        &self.shards[(id as usize) & (self.shards.len() - 1)]
-    }
-
-    /// Builds a task with its slot key and registers it. Returns the task and
-    /// whether it was registered: `false` means the group is shutting down and
-    /// the caller must stop the task at once.
-    pub(crate) fn insert<T, F>(&self, id: u64, make: F) -> (Arc<T>, bool)
+    /// Builds a task with its key and registers it in the shard that `hint`
+    /// picks (a worker index, or an isolate id). Returns the task and whether
+    /// it was registered: `false` means the group is shutting down and the
+    /// caller must stop the task at once.
+    pub(crate) fn insert<T, F>(&self, hint: usize, make: F) -> (Arc<T>, bool)
     where
         T: super::task::Task,
-        F: FnOnce(usize) -> Arc<T>,
+        F: FnOnce(Key) -> Arc<T>,
     {
-        let mut shard = lock(self.shard(id));
+        let index = hint & (self.shards.len() - 1);
+        let mut shard = lock(&self.shards[index]);
         if shard.closed {
             drop(shard);
             return (make(UNREGISTERED), false);
         }
         let entry = shard.tasks.vacant_entry();
-        let task = make(entry.key());
+        let key = Key {
+            shard: index as u32,
+            slot: entry.key() as u32,
+        };
+        let task = make(key);
         entry.insert(task.clone());
         (task, true)
     }
 
     /// Forgets a stopped isolate.
-    pub(crate) fn remove(&self, id: u64, key: usize) {
+    pub(crate) fn remove(&self, key: Key) {
         if key == UNREGISTERED {
             return;
         }
         let removed = {
-            let mut shard = lock(self.shard(id));
-            shard.tasks.try_remove(key)
+            let mut shard = lock(&self.shards[key.shard as usize]);
+            shard.tasks.try_remove(key.slot as usize)
         };
         // Dropped outside the lock: this may be the last reference.
         drop(removed);

@@ -49,6 +49,20 @@ pub(crate) fn is_worker_thread() -> bool {
         .unwrap_or(false)
 }
 
+/// The index of the calling thread among `pool`'s workers, if it is one.
+pub(crate) fn current_index(pool: &Arc<Pool>) -> Option<usize> {
+    CURRENT
+        .try_with(|current| {
+            current
+                .borrow()
+                .as_ref()
+                .filter(|local| Arc::ptr_eq(&local.pool, pool))
+                .map(|local| local.index)
+        })
+        .ok()
+        .flatten()
+}
+
 /// The pool of the worker thread this is, if it is one.
 pub(crate) fn current_pool() -> Option<Arc<Pool>> {
     CURRENT
@@ -64,21 +78,8 @@ pub(crate) fn current_pool() -> Option<Arc<Pool>> {
 pub(crate) fn schedule(pool: &Arc<Pool>, task: TaskRef) {
     let task = with_local(pool, task, |local, task| {
         if let Some(previous) = local.lifo.replace(Some(task)) {
-            local.queue.push(previous);
-            local.pool.idle.notify_one();
+            local.push_local(previous);
         }
-    });
-    if let Some(task) = task {
-        pool.inject(task);
-    }
-}
-
-/// Schedules `task` behind everything already queued: for an isolate that
-/// used up its budget, or a new isolate with work to start.
-pub(crate) fn schedule_fair(pool: &Arc<Pool>, task: TaskRef) {
-    let task = with_local(pool, task, |local, task| {
-        local.queue.push(task);
-        local.pool.idle.notify_one();
     });
     if let Some(task) = task {
         pool.inject(task);
@@ -121,22 +122,38 @@ pub(crate) fn main(pool: Arc<Pool>, index: usize, queue: Deque<TaskRef>, parker:
 
 impl Local {
     fn run(&self, parker: &Parker) {
+        // Whether this worker counts in `Idle::searching`.
+        let mut searching = false;
         loop {
             if self.pool.is_shutting_down() {
                 return;
             }
-            if let Some(task) = self.next_task() {
+            let task = match self.next_local() {
+                Some(task) => Some(task),
+                None => {
+                    if !searching {
+                        self.pool.idle.start_search();
+                        searching = true;
+                    }
+                    self.search()
+                }
+            };
+            if let Some(task) = task {
+                if searching {
+                    searching = false;
+                    self.pool.idle.end_search();
+                }
                 self.run_task(task);
                 continue;
             }
-            // Nothing found: announce that we sleep, look once more, park.
+            // Nothing anywhere: become a sleeper, look once more, park.
             self.pool.idle.register(self.index);
-            if self.pool.has_work() || self.pool.is_shutting_down() {
-                self.pool.idle.unregister(self.index);
-                continue;
+            if !self.pool.has_work() && !self.pool.is_shutting_down() {
+                parker.park();
             }
-            parker.park();
+            // Searching again, whether woken, early or spuriously.
             self.pool.idle.unregister(self.index);
+            searching = true;
         }
     }
 
@@ -149,12 +166,24 @@ impl Local {
             }
         }
         if let Some(next) = self.lifo.take() {
-            self.queue.push(next);
+            self.push_local(next);
+        }
+    }
+
+    /// Queues `task` locally. Other workers are woken to steal only when
+    /// there is more than the one task this worker will take next anyway:
+    /// waking a thread to steal a lone task just moves a ping-pong pair
+    /// apart onto two cores.
+    fn push_local(&self, task: TaskRef) {
+        self.queue.push(task);
+        if self.queue.len() > 1 {
             self.pool.idle.notify_one();
         }
     }
 
-    fn next_task(&self) -> Option<TaskRef> {
+    /// The next task from this worker's own queue (or, every
+    /// [`INJECTOR_INTERVAL`] ticks, from the injector first).
+    fn next_local(&self) -> Option<TaskRef> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick.is_multiple_of(INJECTOR_INTERVAL)
@@ -162,13 +191,13 @@ impl Local {
         {
             return Some(task);
         }
-        if let Some(task) = self.queue.pop() {
-            return Some(task);
-        }
-        if let Some(task) = self.steal_from_injector() {
-            return Some(task);
-        }
-        self.steal_from_workers(tick as usize)
+        self.queue.pop()
+    }
+
+    /// Work from elsewhere: the injector, then the other workers' queues.
+    fn search(&self) -> Option<TaskRef> {
+        self.steal_from_injector()
+            .or_else(|| self.steal_from_workers(self.tick.get() as usize))
     }
 
     fn steal_from_injector(&self) -> Option<TaskRef> {
