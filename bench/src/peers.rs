@@ -46,7 +46,7 @@ pub fn rss() -> f64 {
     pages * 4096.0
 }
 
-/// A small CPU-bound job (~20 µs): the offload workload's unit of work.
+/// A small CPU-bound job (~40 µs on the reference machine): the offload workload's unit of work.
 pub fn job(seed: u64) -> u64 {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut acc = 0u64;
