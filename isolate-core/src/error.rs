@@ -12,6 +12,18 @@ const BLOCKING_HINT: &str = "a blocking wait was called on an isolate's worker t
 /// [`ReceivePort`](crate::ReceivePort) is gone. The message is given back.
 ///
 /// Dart drops such a message silently; here the sender always knows.
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::{ReceivePort, SendError};
+///
+/// let inbox = ReceivePort::new();
+/// let port = inbox.send_port();
+/// inbox.close();
+/// let SendError(message) = port.send(String::from("kept")).unwrap_err();
+/// assert_eq!(message, "kept");
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 
@@ -144,6 +156,16 @@ impl std::error::Error for ReplyError {}
 
 /// What went wrong in another isolate: the error of
 /// [`run`](crate::run) and its variants (Dart's `RemoteError`).
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::RemoteErrorKind;
+///
+/// let error = isolate_core::run(|| -> u8 { panic!("no such file") }).unwrap_err();
+/// assert_eq!(error.kind(), RemoteErrorKind::Panicked);
+/// assert_eq!(error.to_string(), "the isolate panicked: no such file");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteError {
     kind: RemoteErrorKind,
@@ -196,6 +218,15 @@ impl std::error::Error for RemoteError {}
 
 /// Why [`IsolateGroupBuilder::build`](crate::IsolateGroupBuilder::build)
 /// failed.
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::{BuildError, IsolateGroup};
+///
+/// let error = IsolateGroup::builder().workers(0).build().unwrap_err();
+/// assert!(matches!(error, BuildError::ZeroWorkers));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BuildError {

@@ -26,7 +26,11 @@ use crate::sendable::Sendable;
 /// `IsolateGroup` is a cheap handle; clones share the group. When the last
 /// handle is dropped, the group stops every isolate (their pending asks fail
 /// with [`ReplyError::Dropped`](crate::ReplyError::Dropped)) and joins its
-/// worker threads before `drop` returns.
+/// worker threads before `drop` returns. A handler in the middle of a run
+/// finishes that run first (a thread cannot be interrupted), so a handler
+/// that never returns keeps `drop` waiting. Keep a handle for as long as you
+/// use the group's isolates: `IsolateGroup::new().spawn(..)` drops the group
+/// at the end of the statement, and the isolate with it.
 ///
 /// # Examples
 ///
@@ -60,6 +64,20 @@ impl Drop for Owner {
 }
 
 /// Configures a new [`IsolateGroup`]. Made by [`IsolateGroup::builder`].
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::IsolateGroup;
+///
+/// let io = IsolateGroup::builder()
+///     .workers(1)
+///     .name("io")
+///     .stack_size(256 * 1024)
+///     .build()?;
+/// assert_eq!(io.workers(), 1);
+/// # Ok::<(), isolate_core::BuildError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct IsolateGroupBuilder {
     workers: Option<usize>,

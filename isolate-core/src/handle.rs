@@ -14,6 +14,23 @@ use crate::scheduler::task::Task;
 ///
 /// Holding a handle does not keep the isolate alive, and grants no way to
 /// send to it: that takes a [`SendPort`](crate::SendPort).
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::prelude::*;
+///
+/// async fn hello(answer: SendPort<&'static str>) {
+///     answer.send("hello").unwrap();
+/// }
+///
+/// let group = IsolateGroup::builder().workers(1).name("demo").build()?;
+/// let mut inbox = ReceivePort::new();
+/// let handle = group.spawn_fn(hello, inbox.send_port());
+/// assert_eq!(handle.group_name(), "demo");
+/// assert_eq!(inbox.recv(), Ok("hello"));
+/// # Ok::<(), isolate_core::BuildError>(())
+/// ```
 #[derive(Clone)]
 pub struct IsolateHandle {
     task: Arc<dyn Control>,

@@ -74,6 +74,43 @@ pub trait Isolate: Send + Sized + 'static {
 }
 
 /// What [`Isolate::handle`] did with a message.
+///
+/// # Examples
+///
+/// An async handler: the future may borrow `self`, and the isolate takes no
+/// other message until it completes.
+///
+/// ```
+/// use isolate_core::prelude::*;
+///
+/// struct Relay { log: Vec<String> }
+///
+/// enum Msg { Fetch(SendPort<SendPort<String>>, ReplySender<usize>) }
+/// // SAFETY: ports and reply senders are `Sendable`.
+/// unsafe impl Sendable for Msg {}
+///
+/// impl Isolate for Relay {
+///     type Message = Msg;
+///     type Port = SendPort<Msg>;
+///     fn handle(&mut self, Msg::Fetch(source, done): Msg) -> Handled<'_> {
+///         Handled::future(async move {
+///             let mut inbox = ReceivePort::new();
+///             source.send(inbox.send_port()).unwrap();
+///             if let Ok(line) = inbox.recv_async().await {
+///                 self.log.push(line);
+///             }
+///             done.send(self.log.len());
+///         })
+///     }
+/// }
+///
+/// let group = IsolateGroup::new();
+/// let relay = group.spawn(Relay { log: Vec::new() });
+/// let mut requests = ReceivePort::<SendPort<String>>::new();
+/// let count = relay.ask(|done| Msg::Fetch(requests.send_port(), done));
+/// requests.recv().unwrap().send("a line".to_owned()).unwrap();
+/// assert_eq!(count.wait(), Ok(1));
+/// ```
 #[must_use = "return this from `Isolate::handle`"]
 pub enum Handled<'a> {
     /// The message is fully handled.

@@ -34,6 +34,16 @@ pub struct Reply<T> {
 /// The capability to answer one ask. Put it in a request message; the
 /// handler calls [`send`](ReplySender::send) once. Dropping it unanswered
 /// fails the waiting [`Reply`] with [`ReplyError::Dropped`].
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::{Reply, ReplyError};
+///
+/// let (reply_to, reply) = Reply::<u8>::channel();
+/// drop(reply_to); // the handler never answered
+/// assert_eq!(reply.wait(), Err(ReplyError::Dropped));
+/// ```
 pub struct ReplySender<T> {
     sender: oneshot::Sender<T>,
 }

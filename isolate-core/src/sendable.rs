@@ -68,6 +68,23 @@ pub unsafe trait Sendable: Send + 'static {}
 /// inside, because those are exactly the ways to mutate through a shared
 /// reference.
 ///
+/// # Examples
+///
+/// ```
+/// use isolate_core::{Immutable, Shared};
+///
+/// fn share<T: Immutable>(value: T) -> Shared<T> {
+///     Shared::new(value)
+/// }
+/// let table = share(vec![("one".to_owned(), 1u32), ("two".to_owned(), 2)]);
+/// assert_eq!(table[1].1, 2);
+/// ```
+///
+/// ```compile_fail
+/// use std::sync::atomic::AtomicU32;
+/// let _ = isolate_core::Shared::new(AtomicU32::new(0)); // mutable through `&`: refused
+/// ```
+///
 /// # Safety
 ///
 /// Implement it (better: `#[message(immutable)]`) only for a type through
