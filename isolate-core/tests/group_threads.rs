@@ -80,20 +80,11 @@ fn an_idle_group_parks_its_workers_and_uses_no_cpu() {
         counter.ask(CounterMsg::Total).wait_timeout(PATIENCE),
         Ok((0..1_000).sum())
     );
-    // Wait (bounded) until both workers are asleep.
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
+    common::wait_until("both workers are asleep", || {
         let threads = threads_named("idlecheck-");
         assert_eq!(threads.len(), 2);
-        if threads.iter().all(|(state, _)| *state == 'S') {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "workers never parked: {threads:?}"
-        );
-        std::thread::yield_now();
-    }
+        threads.iter().all(|(state, _)| *state == 'S')
+    });
     let before: u64 = threads_named("idlecheck-").iter().map(|t| t.1).sum();
     // Give a spinning worker time to show up in the tick counters (a tick is
     // 10 ms): a bounded wait on a port that never receives, not a sleep that

@@ -47,14 +47,7 @@ fn the_isolate_ends_when_its_entry_returns() {
         inbox.recv_timeout(PATIENCE),
         Err(isolate_core::RecvTimeoutError::Disconnected)
     );
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !handle.is_finished() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "isolate never finished"
-        );
-        std::thread::yield_now();
-    }
+    common::wait_until("the isolate is finished", || handle.is_finished());
 }
 
 #[test]

@@ -74,3 +74,17 @@ pub fn group(workers: usize) -> IsolateGroup {
         .build()
         .expect("a test group starts")
 }
+
+/// Waits, with a bound, for a condition that a background thread makes true
+/// and that no port reports (a worker parking, an isolate's teardown). Fails
+/// the test after `PATIENCE`.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::yield_now();
+    }
+}
