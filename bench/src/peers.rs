@@ -86,6 +86,7 @@ pub fn skynet_expected() -> u64 {
 mod isolates {
     use super::*;
 
+    #[message]
     struct Idle;
     #[message]
     enum IdleMsg {
@@ -125,6 +126,7 @@ mod isolates {
         }
     }
 
+    #[message]
     struct Player {
         other: Option<SendPort<Ball>>,
         done: Option<ReplySender<u64>>,

@@ -1,5 +1,6 @@
-//! A tour of isolate-core: groups, isolates, ports, asks, `run`, `spawn_fn`,
-//! `Shared`, and what the compiler refuses. Run it with:
+//! A tour of isolate-core: groups, `#[isolate]` and `#[message]`, tells and
+//! asks, async handlers, `run`, `spawn_fn`, `Shared`, and what the compiler
+//! refuses. Run it with:
 //!
 //! ```text
 //! cargo run --example tour
@@ -15,43 +16,43 @@ use isolate_core::prelude::*;
 // ---------------------------------------------------------------------------
 
 /// Counts words. Its `HashMap` is private: no lock, because only this
-/// isolate ever touches it.
+/// isolate ever touches it. `#[isolate]` declares `WordCounterPort`.
+#[isolate]
 #[derive(Default)]
 struct WordCounter {
     counts: HashMap<String, u64>,
 }
 
-/// What a `WordCounter` understands. `#[message]` checks, at compile time,
-/// that every field may cross an isolate boundary.
-#[message]
-enum CounterMsg {
-    /// A tell: count these words, answer nothing.
-    Count(Shared<str>, Shared<Vec<String>>),
-    /// An ask: reply with the `n` most frequent words.
-    Top(usize, ReplySender<Vec<(String, u64)>>),
-}
-
-impl Isolate for WordCounter {
-    type Message = CounterMsg;
-    type Port = SendPort<CounterMsg>;
-
-    fn handle(&mut self, message: CounterMsg) -> Handled<'_> {
-        match message {
-            CounterMsg::Count(text, stop_words) => {
-                for word in text.split_whitespace().map(str::to_lowercase) {
-                    if !stop_words.contains(&word) {
-                        *self.counts.entry(word).or_default() += 1;
-                    }
-                }
-            }
-            CounterMsg::Top(n, reply) => {
-                let mut top: Vec<_> = self.counts.iter().map(|(w, c)| (w.clone(), *c)).collect();
-                top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                top.truncate(n);
-                reply.send(top);
+/// Each `#[message]` method is a handler, and a method of the port. Every
+/// argument and return type is checked, at compile time, to be `Sendable`.
+#[isolate]
+impl WordCounter {
+    /// A tell (no return value): count these words.
+    #[message]
+    fn count(&mut self, text: Shared<str>, stop_words: Shared<Vec<String>>) {
+        for word in text.split_whitespace().map(str::to_lowercase) {
+            if !stop_words.contains(&word) {
+                *self.counts.entry(word).or_default() += 1;
             }
         }
-        Handled::Done
+    }
+
+    /// An ask (a return value): the `n` most frequent words.
+    #[message]
+    fn top(&self, n: usize) -> Vec<(String, u64)> {
+        let mut top: Vec<_> = self.counts.iter().map(|(w, c)| (w.clone(), *c)).collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(n);
+        top
+    }
+
+    /// An async handler: awaited inside the isolate, which takes no other
+    /// message meanwhile. Here it asks another isolate for a total.
+    #[message]
+    async fn total_with(&self, other: WordCounterPort) -> u64 {
+        let mine: u64 = self.counts.values().sum();
+        let theirs = other.top(usize::MAX).await.unwrap_or_default();
+        mine + theirs.iter().map(|(_, count)| count).sum::<u64>()
     }
 }
 
@@ -106,20 +107,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "the isolate of the fox",
     ];
     for line in lines {
-        counter.send(CounterMsg::Count(Shared::from(line), stop_words.clone()))?;
+        counter.count(Shared::from(line), stop_words.clone())?; // a tell
     }
-    let top = counter.ask(|reply| CounterMsg::Top(3, reply)).wait()?;
+    let top = counter.top(3).wait()?; // an ask, answered after the tells
     println!("2. three tells, then an ask answered in order: top words {top:?}");
+    let other = group.spawn(WordCounter::default());
+    other.count(Shared::from("one more line"), stop_words.clone())?;
+    let total = counter.total_with(other).wait()?;
+    println!("   an async handler asked another isolate: {total} words in both");
 
     // -- Shared: O(1) across isolates ----------------------------------------
     let mut addresses = ReceivePort::new();
     group.spawn_fn(address_of, (stop_words.clone(), addresses.send_port()));
     let seen_at = addresses.recv()?;
     println!(
-        "3. `Shared` crosses by pointer: the other isolate read {seen_at:#x}, \
-         the very allocation sent ({})",
+        "3. `Shared` crosses by pointer: the other isolate read the very allocation sent ({})",
         if seen_at == Shared::as_ptr(&stop_words) as usize {
-            "same"
+            "same address"
         } else {
             "a copy!"
         }
@@ -131,10 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|_| group.spawn(WordCounter::default()))
         .collect();
     let spawned = started.elapsed();
-    let replies: Vec<_> = many
-        .iter()
-        .map(|p| p.ask(|r| CounterMsg::Top(1, r)))
-        .collect();
+    let replies: Vec<_> = many.iter().map(|port| port.top(1)).collect();
     let answered = replies
         .into_iter()
         .map(Reply::wait)
@@ -163,14 +164,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         failure.unwrap_err()
     );
 
-    // -- A panicking handler fails its pending asks, never hangs them --------
+    // -- A dead isolate fails its asks at once, never hangs them --------------
     let doomed = group.spawn(WordCounter::default());
-    doomed.send(CounterMsg::Count(
-        Shared::from("x"),
-        Shared::new(Vec::new()),
-    ))?;
+    doomed.count(Shared::from("x"), Shared::new(Vec::new()))?;
     drop(group); // stops every isolate in the group and joins its threads
-    let after = doomed.ask(|r| CounterMsg::Top(1, r)).wait();
+    let after = doomed.top(1).wait();
     println!("8. after the group is dropped, an ask fails at once: {after:?}");
 
     // -- What the compiler refuses ------------------------------------------

@@ -22,7 +22,8 @@ fn the_tour_runs_and_reports_every_step() {
         );
     }
     assert!(stdout.contains("12² = 144"));
-    assert!(stdout.contains("(same)"));
+    assert!(stdout.contains("(same address)"));
+    assert!(stdout.contains("an async handler asked another isolate: 18 words in both"));
     assert!(stdout.contains("5133 primes"));
     assert!(stdout.contains("10000 answered"));
     assert!(stdout.contains("Err(Dropped)"));

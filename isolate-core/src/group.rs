@@ -232,6 +232,11 @@ impl IsolateGroup {
 
     /// Spawns `isolate` and returns its port.
     ///
+    /// The value moves into the new isolate, so it must be [`Sendable`], as
+    /// a message must: `#[isolate]` checks every field of the struct, and so
+    /// does `#[message]` on a hand-written isolate's struct. Two isolates can
+    /// therefore never share mutable state through their fields.
+    ///
     /// The isolate starts idle: it costs one allocation and no queue
     /// operation until its first message. It ends when every port to it is
     /// dropped and its mailbox is empty, when a handler panics, or when the
@@ -240,7 +245,7 @@ impl IsolateGroup {
     /// # Examples
     ///
     /// See [`Isolate`].
-    pub fn spawn<I: Isolate>(&self, isolate: I) -> I::Port {
+    pub fn spawn<I: Isolate + Sendable>(&self, isolate: I) -> I::Port {
         let cell = Cell::spawn(&self.owner.pool, isolate, 1, None);
         I::Port::from(SendPort::from_inbox(cell))
     }
@@ -314,7 +319,8 @@ pub(crate) struct Entry;
 
 /// A message type with no values: an entry isolate receives nothing.
 #[derive(Debug)]
-pub(crate) enum NoMessage {}
+#[doc(hidden)]
+pub enum NoMessage {}
 
 // SAFETY: uninhabited; no value of it ever exists.
 unsafe impl Sendable for NoMessage {}

@@ -28,14 +28,14 @@ use crate::sendable::Sendable;
 /// ```
 /// use isolate_core::prelude::*;
 ///
+/// #[message] // the state moves into the isolate, so it is checked too
 /// struct Counter(u64);
 ///
+/// #[message]
 /// enum CounterMsg {
 ///     Add(u64),
 ///     Get(ReplySender<u64>),
 /// }
-/// // SAFETY: every field is `Sendable` (a `#[message]` derive checks this).
-/// unsafe impl Sendable for CounterMsg {}
 ///
 /// impl Isolate for Counter {
 ///     type Message = CounterMsg;
@@ -56,6 +56,11 @@ use crate::sendable::Sendable;
 /// let total = counter.ask(CounterMsg::Get).wait().unwrap();
 /// assert_eq!(total, 2);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an isolate",
+    label = "`{Self}` does not implement `Isolate`",
+    note = "write `#[isolate]` on `{Self}`'s struct and on an impl block whose handlers are marked `#[message]`, or implement `Isolate` by hand"
+)]
 pub trait Isolate: Send + Sized + 'static {
     /// What the isolate receives.
     type Message: Sendable;
@@ -83,11 +88,11 @@ pub trait Isolate: Send + Sized + 'static {
 /// ```
 /// use isolate_core::prelude::*;
 ///
+/// #[message]
 /// struct Relay { log: Vec<String> }
 ///
+/// #[message]
 /// enum Msg { Fetch(SendPort<SendPort<String>>, ReplySender<usize>) }
-/// // SAFETY: ports and reply senders are `Sendable`.
-/// unsafe impl Sendable for Msg {}
 ///
 /// impl Isolate for Relay {
 ///     type Message = Msg;

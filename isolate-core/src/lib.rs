@@ -18,14 +18,14 @@
 //! ```
 //! use isolate_core::prelude::*;
 //!
+//! #[message] // the state moves into the isolate: checked like a message
 //! struct Counter(u64);
 //!
+//! #[message]
 //! enum Msg {
 //!     Add(u64),
 //!     Total(ReplySender<u64>),
 //! }
-//! // SAFETY: both variants carry only `Sendable` data.
-//! unsafe impl Sendable for Msg {}
 //!
 //! impl Isolate for Counter {
 //!     type Message = Msg;
@@ -102,7 +102,7 @@ pub use sendable::{Immutable, Sendable};
 pub use shared::Shared;
 
 #[cfg(feature = "macros")]
-pub use isolate_macros::message;
+pub use isolate_macros::{isolate, message};
 
 /// The scheduler's state machine and mailbox, exposed for `tests/loom.rs`
 /// only. Not part of the API.
@@ -121,7 +121,30 @@ pub struct ReadmeDoctests;
 /// Support for the macros' expansions. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    /// Compiles only when `T: Sendable`; the macros call it once per field,
-    /// with the field's span, so an error points at the field.
+    /// Compiles only when `T: Sendable`; the macros call it once per field
+    /// and per handler argument, with its span, so an error points there.
     pub const fn assert_sendable<T: crate::Sendable + ?Sized>() {}
+
+    /// As `assert_sendable`, for `#[message(immutable)]`.
+    pub const fn assert_immutable<T: crate::Immutable + ?Sized>() {}
+
+    /// Implemented by `#[isolate]` on a struct.
+    ///
+    /// # Safety
+    ///
+    /// A marker with no promise; `unsafe` only so that nobody implements it
+    /// by hand by accident.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` needs `#[isolate]` on its struct definition",
+        label = "this impl block has `#[isolate]`, but the struct does not",
+        note = "write `#[isolate]` on `struct {Self}` too: it declares the isolate's port type"
+    )]
+    pub unsafe trait IsolateStruct {}
+
+    /// The message type of an isolate that handles none (the macros' stand-in
+    /// after a refused impl block).
+    pub use crate::group::NoMessage;
+
+    /// Compiles only when `#[isolate]` is on `T`'s struct definition.
+    pub const fn assert_isolate_struct<T: IsolateStruct + ?Sized>() {}
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -54,12 +55,24 @@ enum Packet<T> {
     Wake,
 }
 
-/// Counts the `SendPort`s of one `ReceivePort`. flume counts senders too, but
-/// the receive port keeps one of its own (to make new `SendPort`s), so
-/// flume's count never reaches zero; this one does.
+/// What the `SendPort`s of one `ReceivePort` share with it.
 #[derive(Debug, Default)]
 struct Link {
+    /// Counts the `SendPort`s. flume counts senders too, but the receive port
+    /// keeps one of its own (to make new `SendPort`s), so flume's count never
+    /// reaches zero; this one does.
     senders: AtomicUsize,
+    /// Set when the `ReceivePort` is closed or dropped. Sends check it under
+    /// the lock and the closing side drains the queue under it, so a message
+    /// is either refused or drained: none is stranded in a dead queue (where
+    /// an ask inside it would never resolve).
+    closed: Mutex<bool>,
+}
+
+/// Locks a port's `closed` flag. Nothing panics while holding it, so a
+/// poisoned lock still holds a valid flag.
+fn lock(closed: &Mutex<bool>) -> MutexGuard<'_, bool> {
+    closed.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// An isolate's mailbox as a port sees it, with the isolate's type erased.
@@ -123,7 +136,11 @@ impl<T: Send + 'static> SendPort<T> {
     /// ```
     pub fn send(&self, message: T) -> Result<(), SendError<T>> {
         match &self.target {
-            Target::Channel(sender, _) => {
+            Target::Channel(sender, link) => {
+                let closed = lock(&link.closed);
+                if *closed {
+                    return Err(SendError(message));
+                }
                 sender
                     .send(Packet::Message(message))
                     .map_err(|error| match error.into_inner() {
@@ -446,9 +463,23 @@ impl<T: Send + 'static> ReceivePort<T> {
     }
 
     /// Closes the port (Dart's `close`): the messages still queued are
-    /// dropped, and sends through its `SendPort`s fail from now on.
+    /// dropped (failing any asks among them), and sends through its
+    /// `SendPort`s fail from now on. Dropping the port does the same.
     pub fn close(self) {
         drop(self);
+    }
+}
+
+impl<T: Send + 'static> Drop for ReceivePort<T> {
+    fn drop(&mut self) {
+        let queued: Vec<Packet<T>> = {
+            let mut closed = lock(&self.link.closed);
+            *closed = true;
+            self.receiver.try_iter().collect()
+        };
+        // Dropped outside the lock: a message's destructor may use a
+        // `SendPort` to this very port.
+        drop(queued);
     }
 }
 

@@ -9,4 +9,4 @@ pub use crate::reply::{Reply, ReplySender};
 pub use crate::sendable::{Immutable, Sendable};
 pub use crate::shared::Shared;
 #[cfg(feature = "macros")]
-pub use isolate_macros::message;
+pub use isolate_macros::{isolate, message};

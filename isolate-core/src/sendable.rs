@@ -51,11 +51,11 @@ use crate::shared::Shared;
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent to another isolate",
-    label = "`{Self}` is not `Sendable`: it is or holds shared mutable state, a borrow, a raw pointer or a receive port",
-    note = "messages must own their data or share it immutably: move an owned copy, \
-            wrap immutable data in `Shared<T>`, or keep the mutable state in one isolate \
-            and send a `SendPort` to it",
-    note = "for your own types, `#[message]` derives `Sendable` after checking every field"
+    label = "`{Self}` is not `Sendable`",
+    note = "if `{Self}` is your own type, put `#[message]` on it: it derives `Sendable` after checking every field",
+    note = "shared mutable state (`Rc`, `Cell`, `RefCell`, locks, atomics, `Arc<Mutex<_>>`), borrows, \
+            raw pointers and `ReceivePort`s never cross: move an owned copy, wrap immutable data in \
+            `Shared<T>`, or keep the mutable state in one isolate and send a `SendPort` to it"
 )]
 pub unsafe trait Sendable: Send + 'static {}
 
@@ -92,10 +92,11 @@ pub unsafe trait Sendable: Send + 'static {}
 /// inside, and every field `Immutable`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not deeply immutable, so isolates cannot share it",
-    label = "`{Self}` is not `Immutable`: something inside it can change through a shared reference",
-    note = "only data without `Cell`, `RefCell`, locks, atomics, `Rc` or raw pointers can be \
-            shared between isolates; send an owned copy instead, or keep the state in one \
-            isolate and send a `SendPort` to it"
+    label = "`{Self}` is not `Immutable`",
+    note = "if `{Self}` is your own type, put `#[message(immutable)]` on it: it derives `Immutable` after checking every field",
+    note = "data with `Cell`, `RefCell`, locks, atomics, `Rc` or raw pointers inside can change \
+            through a shared reference, so it is never shared: send an owned copy instead, or \
+            keep the state in one isolate and send a `SendPort` to it"
 )]
 pub unsafe trait Immutable: Send + Sync + 'static {}
 
@@ -239,6 +240,28 @@ unsafe impl<T: Immutable + ?Sized> Immutable for Shared<T> {}
 unsafe impl<T: Sendable> Sendable for SendPort<T> {}
 // SAFETY: the capability to answer one ask with a `Sendable` value.
 unsafe impl<T: Sendable> Sendable for ReplySender<T> {}
+// SAFETY: a handle to a worker pool: the capability to spawn isolates in it.
+// It exposes no mutable state; everything behind it is synchronized.
+unsafe impl Sendable for crate::group::IsolateGroup {}
+
+// Owned OS resources move like any owned value: the receiving isolate is
+// then their only user. (Shared through an `Arc`, they are refused.)
+// SAFETY: owned handles with no shared state of their own.
+unsafe impl Sendable for std::fs::File {}
+// SAFETY: as above.
+unsafe impl Sendable for std::net::TcpStream {}
+// SAFETY: as above.
+unsafe impl Sendable for std::net::TcpListener {}
+// SAFETY: as above.
+unsafe impl Sendable for std::net::UdpSocket {}
+// SAFETY: as above.
+unsafe impl Sendable for std::process::Child {}
+// SAFETY: as above.
+unsafe impl Sendable for std::process::ChildStdin {}
+// SAFETY: as above.
+unsafe impl Sendable for std::process::ChildStdout {}
+// SAFETY: as above.
+unsafe impl Sendable for std::process::ChildStderr {}
 
 macro_rules! tuples {
     ($(($($name:ident),+)),* $(,)?) => {$(

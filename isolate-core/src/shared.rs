@@ -95,12 +95,6 @@ impl<T: Immutable + ?Sized> Borrow<T> for Shared<T> {
     }
 }
 
-impl<T: Immutable> From<T> for Shared<T> {
-    fn from(value: T) -> Self {
-        Shared::new(value)
-    }
-}
-
 impl From<String> for Shared<str> {
     /// Moves the string's bytes into a shared allocation.
     fn from(value: String) -> Self {

@@ -102,6 +102,7 @@ fn an_async_handler_finishes_before_the_next_message_is_handled() {
 }
 
 /// Logs its name on every message, and "dropped" when its state is dropped.
+#[message]
 struct Logger {
     name: &'static str,
     log: SendPort<&'static str>,
@@ -241,4 +242,55 @@ fn asks_can_be_awaited_from_tokio() {
             .expect("no hang")
     });
     assert_eq!(total, Ok(3));
+}
+
+/// A future that completes at once and panics when it is dropped.
+struct ReadyThenPanicOnDrop;
+
+impl std::future::Future for ReadyThenPanicOnDrop {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::task::Poll::Ready(())
+    }
+}
+
+impl Drop for ReadyThenPanicOnDrop {
+    fn drop(&mut self) {
+        panic!("drop of a completed handler future");
+    }
+}
+
+#[message]
+struct Fragile;
+
+#[message]
+enum FragileMsg {
+    Boom,
+    Ping(ReplySender<u8>),
+}
+
+impl Isolate for Fragile {
+    type Message = FragileMsg;
+    type Port = SendPort<FragileMsg>;
+    fn handle(&mut self, message: FragileMsg) -> Handled<'_> {
+        match message {
+            FragileMsg::Boom => Handled::future(ReadyThenPanicOnDrop),
+            FragileMsg::Ping(reply) => {
+                reply.send(1);
+                Handled::Done
+            }
+        }
+    }
+}
+
+#[test]
+fn a_handler_future_that_panics_when_dropped_ends_only_its_isolate() {
+    let group = group(1);
+    let fragile = group.spawn(Fragile);
+    fragile.send(FragileMsg::Boom).unwrap();
+    let after = fragile.ask(FragileMsg::Ping);
+    assert_eq!(after.wait_timeout(PATIENCE), Err(ReplyError::Dropped));
+    // The group's only worker survived.
+    let other = group.spawn(Fragile);
+    assert_eq!(other.ask(FragileMsg::Ping).wait_timeout(PATIENCE), Ok(1));
 }

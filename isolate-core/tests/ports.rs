@@ -169,3 +169,14 @@ fn isolates_talk_through_ports_they_were_sent() {
         assert_eq!(answers.recv_timeout(PATIENCE).unwrap(), word.to_uppercase());
     }
 }
+
+#[test]
+fn closing_a_receive_port_fails_the_asks_queued_in_it() {
+    let inbox = ReceivePort::<ReplySender<u8>>::new();
+    let port = inbox.send_port();
+    let reply = port.ask(|reply_to| reply_to);
+    inbox.close();
+    // Another SendPort is still alive, yet the queued request was dropped.
+    assert_eq!(reply.wait_timeout(PATIENCE), Err(ReplyError::Dropped));
+    assert!(port.send(isolate_core::Reply::channel().0).is_err());
+}

@@ -186,8 +186,15 @@ impl<I: Isolate> Cell<I> {
                 match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
                     Ok(Poll::Pending) => return Outcome::Idle,
                     Ok(Poll::Ready(())) => {
-                        // SAFETY: as above.
-                        unsafe { (*core).future = None };
+                        // SAFETY: as above. Dropped in place, and contained:
+                        // a future whose destructor panics ends the isolate,
+                        // not the worker.
+                        let dropped =
+                            catch_unwind(AssertUnwindSafe(|| unsafe { (*core).future = None }));
+                        if let Err(payload) = dropped {
+                            report(self.id, &self.pool, payload);
+                            return Outcome::Exit;
+                        }
                     }
                     Err(payload) => {
                         report(self.id, &self.pool, payload);
@@ -249,17 +256,18 @@ impl<I: Isolate> Cell<I> {
         // Forgotten first, so that whoever observes the isolate's values being
         // dropped also sees it gone from the group.
         self.pool.owned.remove(self.key);
-        // SAFETY: the caller stopped the isolate, so it alone reaches the core.
-        let (future, isolate) = unsafe {
-            let core = self.core.get();
-            ((*core).future.take(), (*core).isolate.take())
-        };
-        // User destructors run here; one that panics must not stop the rest.
-        let _ = catch_unwind(AssertUnwindSafe(move || {
-            drop(queued);
-            drop(future);
-            drop(isolate);
-        }));
+        let core = self.core.get();
+        // User destructors run below, each contained on its own: one that
+        // panics must neither stop the others nor, by panicking again during
+        // the unwind, abort the process.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(queued)));
+        // SAFETY: the caller stopped the isolate, so it alone reaches the
+        // core. The future is dropped *in place* (an assignment), before the
+        // isolate is touched: it may hold a borrow of the isolate, which must
+        // still be where the borrow points while the future's destructor runs.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).future = None }));
+        // SAFETY: as above; no borrow of the isolate remains.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).isolate = None }));
     }
 }
 

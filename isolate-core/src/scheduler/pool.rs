@@ -24,6 +24,9 @@ pub(crate) struct Pool {
     pub(crate) idle: Idle,
     pub(crate) owned: Owned,
     shutdown: AtomicBool,
+    /// Set once shutdown has stopped every isolate; from then on, whoever
+    /// pushes to the injector drains it (see `inject`).
+    swept: AtomicBool,
     /// The group handle's shared part, for `IsolateGroup::current`. Weak, so
     /// that the pool does not keep its own group alive.
     pub(crate) owner: OnceLock<Weak<dyn Any + Send + Sync>>,
@@ -58,6 +61,7 @@ impl Pool {
             idle: Idle::new(parkers.iter().map(|p| p.unparker().clone()).collect()),
             owned: Owned::new(workers),
             shutdown: AtomicBool::new(false),
+            swept: AtomicBool::new(false),
             owner: OnceLock::new(),
         });
         let mut threads = Vec::with_capacity(workers);
@@ -96,11 +100,16 @@ impl Pool {
     /// Schedules `task` from a thread that is not one of this pool's workers.
     pub(crate) fn inject(&self, task: TaskRef) {
         self.injector.push(task);
-        if self.is_shutting_down() {
-            // Shutdown may already have swept the injector; nobody else will.
-            self.drain_injector();
-        } else {
+        if !self.is_shutting_down() {
             self.idle.notify_one();
+        } else if self.swept.load(Ordering::SeqCst) {
+            // The shutdown sweep is over and may have drained the injector
+            // already: drop what was pushed since. Every isolate is stopped
+            // by now, so this runs no user code. Before the sweep is over,
+            // the sweep drains it; draining here instead would tear isolates
+            // down on an arbitrary thread, recursively, one frame per
+            // isolate in a chain of ports.
+            self.drain_injector();
         }
     }
 
@@ -138,9 +147,12 @@ impl Pool {
                 let _ = thread.join();
             }
         }
+        // A worklist, not recursion: tearing one isolate down can wake the
+        // next (its last port dropped), which only lands in the injector.
         for task in self.owned.close() {
             task.shutdown();
         }
+        self.swept.store(true, Ordering::SeqCst);
         self.drain_injector();
     }
 }

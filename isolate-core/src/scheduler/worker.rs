@@ -78,7 +78,10 @@ pub(crate) fn current_pool() -> Option<Arc<Pool>> {
 pub(crate) fn schedule(pool: &Arc<Pool>, task: TaskRef) {
     let task = with_local(pool, task, |local, task| {
         if let Some(previous) = local.lifo.replace(Some(task)) {
-            local.push_local(previous);
+            // Two isolates woken in one run (a fan-out): the older one can run
+            // anywhere, so let a sleeping worker steal it.
+            local.queue.push(previous);
+            local.pool.idle.notify_one();
         }
     });
     if let Some(task) = task {
@@ -100,6 +103,13 @@ fn with_local(pool: &Arc<Pool>, task: TaskRef, f: impl FnOnce(&Local, TaskRef)) 
         }
     });
     task
+}
+
+/// Runs a task. A run catches every panic of user code itself; this is the
+/// backstop that keeps the worker alive (and its queues served) should one
+/// ever escape.
+fn run_contained(task: TaskRef) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run()));
 }
 
 /// The body of a worker thread.
@@ -158,26 +168,22 @@ impl Local {
     }
 
     fn run_task(&self, task: TaskRef) {
-        task.run();
+        run_contained(task);
         for _ in 0..MAX_LIFO_RUNS {
             match self.lifo.take() {
-                Some(next) => next.run(),
+                Some(next) => run_contained(next),
                 None => return,
             }
         }
         if let Some(next) = self.lifo.take() {
-            self.push_local(next);
-        }
-    }
-
-    /// Queues `task` locally. Other workers are woken to steal only when
-    /// there is more than the one task this worker will take next anyway:
-    /// waking a thread to steal a lone task just moves a ping-pong pair
-    /// apart onto two cores.
-    fn push_local(&self, task: TaskRef) {
-        self.queue.push(task);
-        if self.queue.len() > 1 {
-            self.pool.idle.notify_one();
+            // Out of the LIFO slot for fairness. Other workers are woken to
+            // steal only when more than this one task is queued: waking a
+            // thread to steal a lone task just pulls a ping-pong pair apart
+            // onto two cores.
+            self.queue.push(next);
+            if self.queue.len() > 1 {
+                self.pool.idle.notify_one();
+            }
         }
     }
 

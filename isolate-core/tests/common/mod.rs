@@ -9,12 +9,14 @@ use isolate_core::prelude::*;
 /// of stalling CI.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+#[message]
 #[derive(Default)]
 pub struct Counter {
     pub total: u64,
     pub seen: Vec<u64>,
 }
 
+#[message]
 pub enum CounterMsg {
     Add(u64),
     Total(ReplySender<u64>),
@@ -24,9 +26,6 @@ pub enum CounterMsg {
     AddLater(u64, ReplySender<u64>),
     Sleep(SendPort<()>, ReplySender<()>),
 }
-
-// SAFETY: every variant carries only `Sendable` data.
-unsafe impl Sendable for CounterMsg {}
 
 impl Isolate for Counter {
     type Message = CounterMsg;

@@ -1,0 +1,391 @@
+//! The macros' input, parsed into this crate's own types. Parsing reports
+//! only syntax errors; every rule about what is allowed lives in `valid.rs`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::format_ident;
+use syn::spanned::Spanned;
+use syn::{
+    Attribute, Data, DeriveInput, FnArg, Generics, Ident, ImplItem, ItemImpl, ItemStruct, Pat,
+    ReturnType, Type,
+};
+
+use crate::attr::{self, MessageArgs};
+
+/// What `#[message]` was put on.
+pub(crate) struct Message {
+    pub(crate) args: MessageArgs,
+    pub(crate) target: MessageTarget,
+}
+
+pub(crate) enum MessageTarget {
+    /// A struct or enum: a message type.
+    Type(Box<MessageType>),
+    /// A union: refused by validation.
+    Union(Span),
+    /// A function: `#[message]` on a method of an impl without `#[isolate]`,
+    /// or on a free function.
+    Function { span: Span, has_receiver: bool },
+    /// Anything else.
+    Other(Span),
+}
+
+/// A struct or enum under `#[message]`.
+pub(crate) struct MessageType {
+    pub(crate) item: DeriveInput,
+    pub(crate) fields: Vec<Field>,
+}
+
+/// One field of a message type, wherever it sits (struct, tuple struct,
+/// enum variant).
+pub(crate) struct Field {
+    /// `name`, `0`, or `Variant::name` for error messages.
+    pub(crate) label: String,
+    pub(crate) ty: Type,
+}
+
+impl Message {
+    pub(crate) fn parse(args: TokenStream, input: TokenStream) -> syn::Result<Self> {
+        let args = MessageArgs::parse(args)?;
+        let target = match syn::parse2::<DeriveInput>(input.clone()) {
+            Ok(item) => match &item.data {
+                Data::Union(data) => MessageTarget::Union(data.union_token.span),
+                _ => {
+                    let fields = fields_of(&item);
+                    MessageTarget::Type(Box::new(MessageType { item, fields }))
+                }
+            },
+            Err(_) => match syn::parse2::<syn::ItemFn>(input.clone()) {
+                Ok(function) => MessageTarget::Function {
+                    span: function.sig.ident.span(),
+                    has_receiver: function.sig.receiver().is_some(),
+                },
+                Err(_) => MessageTarget::Other(input.span()),
+            },
+        };
+        Ok(Message { args, target })
+    }
+}
+
+fn fields_of(item: &DeriveInput) -> Vec<Field> {
+    fn collect(prefix: &str, fields: &syn::Fields, into: &mut Vec<Field>) {
+        for (index, field) in fields.iter().enumerate() {
+            let name = match &field.ident {
+                Some(ident) => ident.to_string(),
+                None => index.to_string(),
+            };
+            into.push(Field {
+                label: format!("{prefix}{name}"),
+                ty: field.ty.clone(),
+            });
+        }
+    }
+    let mut fields = Vec::new();
+    match &item.data {
+        Data::Struct(data) => collect("", &data.fields, &mut fields),
+        Data::Enum(data) => {
+            for variant in &data.variants {
+                collect(
+                    &format!("{}::", variant.ident),
+                    &variant.fields,
+                    &mut fields,
+                );
+            }
+        }
+        Data::Union(_) => {}
+    }
+    fields
+}
+
+/// What `#[isolate]` was put on.
+pub(crate) enum IsolateItem {
+    /// The isolate's state, with its fields (checked: the state moves into
+    /// the isolate when it is spawned).
+    Struct(ItemStruct, Vec<Field>),
+    Impl(IsolateImpl),
+    Other(Span),
+}
+
+/// An `#[isolate]` impl block and its handlers.
+pub(crate) struct IsolateImpl {
+    /// The impl block as written, minus the `#[message]` attributes.
+    pub(crate) item: ItemImpl,
+    /// The isolate's type name (`Counter` in `impl Counter`), if the self
+    /// type is a plain path.
+    pub(crate) name: Option<Ident>,
+    pub(crate) handlers: Vec<Handler>,
+}
+
+/// One `#[message]` method.
+pub(crate) struct Handler {
+    pub(crate) method: Ident,
+    /// The message enum's variant: `add` → `Add`.
+    pub(crate) variant: Ident,
+    pub(crate) docs: Vec<Attribute>,
+    /// The tokens inside `#[message(..)]`; must be empty.
+    pub(crate) attr_args: TokenStream,
+    pub(crate) receiver: Receiver,
+    pub(crate) args: Vec<Arg>,
+    pub(crate) output: Option<Type>,
+    pub(crate) is_async: bool,
+    pub(crate) generics: Generics,
+    /// `const`, `unsafe`, `extern`, or variadic: refused.
+    pub(crate) unsupported: Option<(Span, &'static str)>,
+}
+
+pub(crate) enum Receiver {
+    /// `&self` or `&mut self` (or `self: &Self`, `self: &mut Self`).
+    Borrowed,
+    /// `self` by value, `self: Box<Self>` and the like.
+    Owned(Span),
+    /// No receiver: an associated function.
+    Missing,
+}
+
+pub(crate) struct Arg {
+    /// The name the port method uses (the pattern's ident, or `argN`).
+    pub(crate) name: Ident,
+    pub(crate) ty: Type,
+}
+
+impl IsolateItem {
+    /// The item without `#[message]` attributes on its methods.
+    pub(crate) fn to_tokens_as_written(&self) -> TokenStream {
+        match self {
+            IsolateItem::Struct(item, _) => quote::quote!(#item),
+            IsolateItem::Impl(item) => {
+                let item = &item.item;
+                quote::quote!(#item)
+            }
+            IsolateItem::Other(_) => TokenStream::new(),
+        }
+    }
+
+    pub(crate) fn parse(args: TokenStream, input: TokenStream) -> syn::Result<Self> {
+        attr::isolate_args(args)?;
+        let item: syn::Item = syn::parse2(input)?;
+        Ok(match item {
+            syn::Item::Struct(item) => {
+                let fields = fields_of(&DeriveInput::from(item.clone()));
+                IsolateItem::Struct(item, fields)
+            }
+            syn::Item::Impl(item) => IsolateItem::Impl(IsolateImpl::parse(item)),
+            other => IsolateItem::Other(other.span()),
+        })
+    }
+}
+
+impl IsolateImpl {
+    fn parse(mut item: ItemImpl) -> Self {
+        let name = match &*item.self_ty {
+            Type::Path(path) if path.qself.is_none() => {
+                path.path.segments.last().map(|s| s.ident.clone())
+            }
+            _ => None,
+        };
+        let mut handlers = Vec::new();
+        for impl_item in &mut item.items {
+            let ImplItem::Fn(method) = impl_item else {
+                continue;
+            };
+            let Some(position) = method.attrs.iter().position(is_message_attr) else {
+                continue;
+            };
+            let attr = method.attrs.remove(position);
+            handlers.push(Handler::parse(attr, method));
+        }
+        IsolateImpl {
+            item,
+            name,
+            handlers,
+        }
+    }
+}
+
+fn is_message_attr(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "message")
+}
+
+impl Handler {
+    fn parse(attr: Attribute, method: &syn::ImplItemFn) -> Self {
+        let sig = &method.sig;
+        let attr_args = match &attr.meta {
+            syn::Meta::List(list) => list.tokens.clone(),
+            _ => TokenStream::new(),
+        };
+        let receiver = match sig.receiver() {
+            None => Receiver::Missing,
+            Some(receiver) if receiver.reference.is_some() => Receiver::Borrowed,
+            Some(receiver) => match &*receiver.ty {
+                Type::Reference(_) => Receiver::Borrowed,
+                _ => Receiver::Owned(receiver.span()),
+            },
+        };
+        let args = sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                FnArg::Typed(typed) => Some(typed),
+                FnArg::Receiver(_) => None,
+            })
+            .enumerate()
+            .map(|(index, typed)| Arg {
+                name: match &*typed.pat {
+                    Pat::Ident(pat) if pat.subpat.is_none() => {
+                        Ident::new(&pat.ident.to_string(), pat.ident.span())
+                    }
+                    _ => format_ident!("arg{}", index),
+                },
+                ty: (*typed.ty).clone(),
+            })
+            .collect();
+        let output = match &sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => match &**ty {
+                Type::Tuple(tuple) if tuple.elems.is_empty() => None,
+                ty => Some(ty.clone()),
+            },
+        };
+        let unsupported = if let Some(token) = &sig.constness {
+            Some((token.span, "a `const fn`"))
+        } else if let Some(token) = &sig.unsafety {
+            Some((token.span, "an `unsafe fn`"))
+        } else if let Some(abi) = &sig.abi {
+            Some((abi.span(), "an `extern fn`"))
+        } else {
+            sig.variadic
+                .as_ref()
+                .map(|variadic| (variadic.span(), "a variadic function"))
+        };
+        Handler {
+            method: sig.ident.clone(),
+            variant: Ident::new(&upper_camel(&sig.ident.to_string()), sig.ident.span()),
+            docs: method
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc"))
+                .cloned()
+                .collect(),
+            attr_args,
+            receiver,
+            args,
+            output,
+            is_async: sig.asyncness.is_some(),
+            generics: sig.generics.clone(),
+            unsupported,
+        }
+    }
+}
+
+/// `add_words` → `AddWords`; a raw identifier loses its `r#`.
+fn upper_camel(name: &str) -> String {
+    name.trim_start_matches("r#")
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn parse_impl(tokens: TokenStream) -> IsolateImpl {
+        match IsolateItem::parse(TokenStream::new(), tokens).unwrap() {
+            IsolateItem::Impl(item) => item,
+            _ => panic!("expected an impl"),
+        }
+    }
+
+    #[test]
+    fn handler_names_become_upper_camel_variants() {
+        assert_eq!(upper_camel("add"), "Add");
+        assert_eq!(upper_camel("add_words_now"), "AddWordsNow");
+        assert_eq!(upper_camel("r#type"), "Type");
+        assert_eq!(upper_camel("_private"), "Private");
+    }
+
+    #[test]
+    fn only_message_methods_are_handlers_and_their_attribute_is_removed() {
+        let parsed = parse_impl(quote! {
+            impl Counter {
+                /// Adds.
+                #[message]
+                fn add(&mut self, n: u64, (a, b): (u8, u8)) {}
+                #[message]
+                async fn top(&self) -> Vec<u8> { vec![] }
+                fn helper(&self) {}
+            }
+        });
+        assert_eq!(parsed.name.unwrap(), "Counter");
+        assert_eq!(parsed.handlers.len(), 2);
+        let add = &parsed.handlers[0];
+        assert_eq!(add.variant, "Add");
+        assert_eq!(add.args[0].name, "n");
+        assert_eq!(add.args[1].name, "arg1");
+        assert!(add.output.is_none());
+        assert_eq!(add.docs.len(), 1);
+        assert!(parsed.handlers[1].is_async && parsed.handlers[1].output.is_some());
+        let item = &parsed.item;
+        let remaining = quote!(#item).to_string();
+        assert!(!remaining.contains("message"));
+    }
+
+    #[test]
+    fn receivers_are_classified() {
+        let parsed = parse_impl(quote! {
+            impl Counter {
+                #[message] fn a(&self) {}
+                #[message] fn b(self: &mut Self) {}
+                #[message] fn c(self) {}
+                #[message] fn d(self: Box<Self>) {}
+                #[message] fn e() {}
+            }
+        });
+        let kinds: Vec<&str> = parsed
+            .handlers
+            .iter()
+            .map(|h| match h.receiver {
+                Receiver::Borrowed => "borrowed",
+                Receiver::Owned(_) => "owned",
+                Receiver::Missing => "missing",
+            })
+            .collect();
+        assert_eq!(kinds, ["borrowed", "borrowed", "owned", "owned", "missing"]);
+    }
+
+    #[test]
+    fn message_fields_are_collected_from_structs_and_enums() {
+        let message = Message::parse(
+            TokenStream::new(),
+            quote! { enum E { A(u8, String), B { x: u16 }, C } },
+        )
+        .unwrap();
+        let MessageTarget::Type(ty) = message.target else {
+            panic!("expected a type")
+        };
+        let labels: Vec<_> = ty.fields.iter().map(|f| f.label.as_str()).collect();
+        assert_eq!(labels, ["A::0", "A::1", "B::x"]);
+    }
+
+    #[test]
+    fn message_on_a_method_is_recognised() {
+        let message = Message::parse(TokenStream::new(), quote! { fn add(&mut self) {} }).unwrap();
+        assert!(matches!(
+            message.target,
+            MessageTarget::Function {
+                has_receiver: true,
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,307 @@
+//! `#[isolate]`: on the struct, the typed port; on the impl, the message
+//! enum, the dispatch, and one port method per handler.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, ItemStruct};
+
+use crate::ast::{Handler, IsolateImpl, IsolateItem};
+
+pub(crate) fn isolate(item: &IsolateItem) -> TokenStream {
+    match item {
+        IsolateItem::Struct(item, fields) => {
+            let mut tokens = port_type(item);
+            tokens.extend(super::message::sendable_checks(
+                &syn::DeriveInput::from(item.clone()),
+                fields,
+            ));
+            tokens
+        }
+        IsolateItem::Impl(item) => handlers(item),
+        IsolateItem::Other(_) => unreachable!("validation accepts only structs and impls"),
+    }
+}
+
+/// After a refused impl block: an `Isolate` impl that handles no message,
+/// so that the only errors the user sees are the ones that explain the
+/// refusal.
+pub(crate) fn stand_in(item: &IsolateItem) -> TokenStream {
+    let IsolateItem::Impl(IsolateImpl {
+        name: Some(name), ..
+    }) = item
+    else {
+        return TokenStream::new();
+    };
+    let port = port_name(name);
+    quote! {
+        impl ::isolate_core::Isolate for #name {
+            type Message = ::isolate_core::__private::NoMessage;
+            type Port = #port;
+            fn handle(&mut self, message: Self::Message) -> ::isolate_core::Handled<'_> {
+                match message {}
+            }
+        }
+    }
+}
+
+fn port_name(isolate: &Ident) -> Ident {
+    format_ident!("{}Port", isolate)
+}
+
+fn message_name(isolate: &Ident) -> Ident {
+    format_ident!("{}Message", isolate)
+}
+
+/// The struct, and its port type with the struct's visibility.
+fn port_type(item: &ItemStruct) -> TokenStream {
+    let name = &item.ident;
+    let vis = &item.vis;
+    let port = port_name(name);
+    let raw = quote!(::isolate_core::SendPort<<#name as ::isolate_core::Isolate>::Message>);
+    let doc = format!(
+        "The typed port of the [`{name}`] isolate: one method per `#[message]` handler.\n\n\
+         Cheap to clone (a reference count) and `Sendable`, so it can be handed to other \
+         isolates. Made by `group.spawn({name} {{ .. }})`."
+    );
+    quote! {
+        #item
+
+        #[doc = #doc]
+        #vis struct #port {
+            port: #raw,
+        }
+
+        impl ::core::clone::Clone for #port {
+            fn clone(&self) -> Self {
+                #port { port: ::core::clone::Clone::clone(&self.port) }
+            }
+        }
+
+        impl ::core::cmp::PartialEq for #port {
+            /// Equal when both reach the same isolate.
+            fn eq(&self, other: &Self) -> bool {
+                self.port == other.port
+            }
+        }
+
+        impl ::core::cmp::Eq for #port {}
+
+        impl ::core::fmt::Debug for #port {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(::core::stringify!(#port))
+                    .field("closed", &self.port.is_closed())
+                    .finish()
+            }
+        }
+
+        impl ::core::convert::From<#raw> for #port {
+            fn from(port: #raw) -> Self {
+                #port { port }
+            }
+        }
+
+        // SAFETY: a port carries `Sendable` messages (the generated message
+        // type's fields are each checked to be `Sendable`).
+        unsafe impl ::isolate_core::Sendable for #port {}
+
+        // SAFETY: a marker that `#[isolate]` is on the struct; it promises nothing.
+        unsafe impl ::isolate_core::__private::IsolateStruct for #name {}
+
+        impl #port {
+            /// The untyped-by-handler port underneath: what `SendPort` APIs take.
+            #[allow(dead_code)]
+            pub fn send_port(&self) -> &#raw {
+                &self.port
+            }
+
+            /// Turns this port into the `SendPort` underneath.
+            #[allow(dead_code)]
+            pub fn into_send_port(self) -> #raw {
+                self.port
+            }
+
+            /// Whether the isolate is known to have ended, so that tells fail and
+            /// asks resolve with an error. `false` is only a snapshot.
+            #[allow(dead_code)]
+            pub fn is_closed(&self) -> bool {
+                self.port.is_closed()
+            }
+        }
+    }
+}
+
+/// The impl block, the message enum, the dispatch and the port methods.
+fn handlers(item: &IsolateImpl) -> TokenStream {
+    let impl_block = &item.item;
+    let Some(name) = &item.name else {
+        unreachable!("validation requires a named self type")
+    };
+    let self_ty = &impl_block.self_ty;
+    let port = port_name(name);
+    let message = message_name(name);
+
+    let variants = item.handlers.iter().map(|handler| {
+        let variant = &handler.variant;
+        let args = handler.args.iter().map(|arg| &arg.ty);
+        let reply = handler
+            .output
+            .as_ref()
+            .map(|output| quote!(::isolate_core::ReplySender<#output>));
+        let fields = args.map(|ty| quote!(#ty)).chain(reply);
+        quote!(#variant(#(#fields),*))
+    });
+
+    let arms = item
+        .handlers
+        .iter()
+        .map(|handler| dispatch_arm(&message, handler));
+    let methods = item
+        .handlers
+        .iter()
+        .map(|handler| port_method(&message, handler));
+
+    let checks = item.handlers.iter().flat_map(|handler| {
+        handler
+            .args
+            .iter()
+            .map(|arg| &arg.ty)
+            .chain(handler.output.as_ref())
+            .map(|ty| {
+                quote_spanned! {ty.span()=>
+                    ::isolate_core::__private::assert_sendable::<#ty>();
+                }
+            })
+    });
+
+    let marker_check = quote_spanned! {self_ty.span()=>
+        ::isolate_core::__private::assert_isolate_struct::<#self_ty>();
+    };
+    let enum_doc = format!("The messages of the [`{name}`] isolate, one variant per handler.");
+
+    quote! {
+        #impl_block
+
+        #[doc = #enum_doc]
+        #[doc(hidden)]
+        #[allow(private_interfaces, dead_code)]
+        pub enum #message {
+            #(#variants,)*
+        }
+
+        // SAFETY: every argument and return type of every handler is checked
+        // to be `Sendable` below, and `ReplySender<R>` is `Sendable` when `R` is.
+        unsafe impl ::isolate_core::Sendable for #message {}
+
+        impl ::isolate_core::Isolate for #self_ty {
+            type Message = #message;
+            type Port = #port;
+
+            fn handle(&mut self, message: #message) -> ::isolate_core::Handled<'_> {
+                match message {
+                    #(#arms)*
+                }
+            }
+        }
+
+        impl #port {
+            #(#methods)*
+        }
+
+        const _: () = {
+            #[allow(dead_code)]
+            fn __assert_handlers() {
+                #marker_check
+                #(#checks)*
+            }
+        };
+    }
+}
+
+fn bindings(handler: &Handler) -> Vec<Ident> {
+    (0..handler.args.len())
+        .map(|index| format_ident!("__isolate_arg{}", index))
+        .collect()
+}
+
+fn dispatch_arm(message: &Ident, handler: &Handler) -> TokenStream {
+    let variant = &handler.variant;
+    let method = &handler.method;
+    let args = bindings(handler);
+    let call = quote_spanned!(method.span()=> self.#method(#(#args),*));
+    match (&handler.output, handler.is_async) {
+        (None, false) => quote! {
+            #message::#variant(#(#args),*) => {
+                #call;
+                ::isolate_core::Handled::Done
+            }
+        },
+        (Some(_), false) => quote! {
+            #message::#variant(#(#args,)* __isolate_reply) => {
+                __isolate_reply.send(#call);
+                ::isolate_core::Handled::Done
+            }
+        },
+        (None, true) => quote! {
+            #message::#variant(#(#args),*) => ::isolate_core::Handled::future(#call),
+        },
+        (Some(_), true) => quote! {
+            #message::#variant(#(#args,)* __isolate_reply) => {
+                ::isolate_core::Handled::future(async move {
+                    __isolate_reply.send(#call.await);
+                })
+            }
+        },
+    }
+}
+
+fn port_method(message: &Ident, handler: &Handler) -> TokenStream {
+    let variant = &handler.variant;
+    let method = &handler.method;
+    let docs = &handler.docs;
+    let names: Vec<&Ident> = handler.args.iter().map(|arg| &arg.name).collect();
+    let types: Vec<&syn::Type> = handler.args.iter().map(|arg| &arg.ty).collect();
+    let params = quote!(#(#names: #types),*);
+    let blank = (!docs.is_empty()).then(|| quote!(#[doc = ""]));
+    match &handler.output {
+        None => {
+            let (given_back_ty, given_back) = match names.len() {
+                1 => (quote!(#(#types)*), quote!(#(#names)*)),
+                _ => (quote!((#(#types,)*)), quote!((#(#names,)*))),
+            };
+            quote! {
+                #(#docs)*
+                #blank
+                #[doc = "A tell: returns at once, and the isolate handles the message after those sent before it."]
+                #[doc = ""]
+                #[doc = "# Errors"]
+                #[doc = ""]
+                #[doc = "Gives the arguments back in a `SendError` when the isolate has ended."]
+                #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
+                pub fn #method(&self, #params) -> ::core::result::Result<(), ::isolate_core::SendError<#given_back_ty>> {
+                    match self.port.send(#message::#variant(#(#names),*)) {
+                        ::core::result::Result::Ok(()) => ::core::result::Result::Ok(()),
+                        ::core::result::Result::Err(::isolate_core::SendError(message)) => {
+                            #[allow(unreachable_patterns)]
+                            match message {
+                                #message::#variant(#(#names),*) => {
+                                    ::core::result::Result::Err(::isolate_core::SendError(#given_back))
+                                }
+                                _ => ::core::unreachable!("a send gives back the message it was given"),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Some(output) => quote! {
+            #(#docs)*
+            #blank
+            #[doc = "An ask: `.wait()` for the answer on a plain thread, or `.await` it in async code. The reply resolves with an error if the isolate ends first; it never hangs."]
+            #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
+            pub fn #method(&self, #params) -> ::isolate_core::Reply<#output> {
+                self.port.ask(|reply| #message::#variant(#(#names,)* reply))
+            }
+        },
+    }
+}

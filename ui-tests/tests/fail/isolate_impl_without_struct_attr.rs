@@ -1,0 +1,15 @@
+use isolate_core::prelude::*;
+
+pub struct Counter {
+    total: u64,
+}
+
+#[isolate]
+impl Counter {
+    #[message]
+    fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use isolate_core::prelude::*;
+
+#[message]
+pub struct Job {
+    pub work: Box<dyn Fn() -> u64 + Send>,
+}
+
+fn main() {}

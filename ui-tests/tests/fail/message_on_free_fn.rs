@@ -1,0 +1,8 @@
+use isolate_core::prelude::*;
+
+#[message]
+fn start(n: u64) -> u64 {
+    n
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use isolate_core::prelude::*;
+
+#[message]
+pub struct Subscribe {
+    pub inbox: ReceivePort<String>,
+}
+
+fn main() {}
