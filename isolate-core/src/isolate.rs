@@ -10,8 +10,8 @@ use crate::sendable::Sendable;
 /// A unit of private state that handles its messages one at a time.
 ///
 /// The `#[isolate]` macro implements this trait for you, with a message enum,
-/// the dispatch, and a typed port. Implement it by hand when you want the
-/// message type in your own hands.
+/// the dispatch, and a typed port (see the [crate docs](crate#the-macros)).
+/// Implement it by hand when you want the message type in your own hands.
 ///
 /// Messages are handled one at a time, in the order they arrived (FIFO per
 /// sender). When [`handle`](Isolate::handle) returns [`Handled::Async`], the
@@ -22,6 +22,18 @@ use crate::sendable::Sendable;
 /// empty, when a handler panics (the panic is caught, the isolate's pending
 /// asks fail with an error, and the rest of the group goes on), or when its
 /// group is dropped.
+///
+/// # An async handler holds its isolate
+///
+/// While an async handler is pending, its isolate handles no other message:
+/// that is what lets the handler borrow `self`. So a handler that awaits an
+/// ask to its *own* isolate waits forever, and so do two isolates whose
+/// handlers await asks to each other at the same time. Dart's event loop
+/// would interleave the other messages (and let the state change under the
+/// handler's feet). Here, ask other isolates from an async handler, never
+/// your own, and avoid cycles of awaited asks; a tell (which awaits nothing)
+/// is always safe. `Reply::wait_timeout` (on a plain thread) or a timeout
+/// around the `.await` bounds the wait when a cycle is possible.
 ///
 /// # Examples
 ///

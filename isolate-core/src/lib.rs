@@ -13,39 +13,77 @@
 //! refused with an error that names the type and the fix. Dart checks this
 //! only at run time.
 //!
-//! # A first isolate
+//! # The macros
+//!
+//! Users write isolates with two attributes. `#[isolate]` on a struct and on
+//! its impl block generates a typed port (`CounterPort`) with one method per
+//! `#[message]` handler. A handler without a return value is a *tell* (the
+//! port method returns at once); one with a return value is an *ask* (the
+//! port method returns a [`Reply`] to `.wait()` for or `.await`); an
+//! `async fn` handler is awaited inside the isolate, which still handles one
+//! message at a time. `#[message]` on a struct or enum derives [`Sendable`]
+//! after checking every field, and `#[message(immutable)]` also derives
+//! [`Immutable`], so the type can be shared through [`Shared<T>`].
 //!
 //! ```
+//! use std::collections::HashMap;
 //! use isolate_core::prelude::*;
 //!
-//! #[message] // the state moves into the isolate: checked like a message
-//! struct Counter(u64);
+//! #[message(immutable)]                 // may be shared by many isolates
+//! pub struct StopWords { pub words: Vec<String> }
 //!
-//! #[message]
-//! enum Msg {
-//!     Add(u64),
-//!     Total(ReplySender<u64>),
-//! }
+//! #[message]                            // may cross: checked field by field
+//! pub struct Chunk { pub text: String, pub stop_words: Shared<StopWords> }
 //!
-//! impl Isolate for Counter {
-//!     type Message = Msg;
-//!     type Port = SendPort<Msg>;
-//!     fn handle(&mut self, msg: Msg) -> Handled<'_> {
-//!         match msg {
-//!             Msg::Add(n) => self.0 += n,
-//!             Msg::Total(reply) => reply.send(self.0),
+//! #[isolate]
+//! #[derive(Default)]
+//! pub struct Counter { counts: HashMap<String, u64> }
+//!
+//! #[isolate]
+//! impl Counter {
+//!     /// A tell: `counter.add(chunk)` returns at once.
+//!     #[message]
+//!     fn add(&mut self, chunk: Chunk) {
+//!         for word in chunk.text.split_whitespace() {
+//!             if !chunk.stop_words.words.iter().any(|w| w == word) {
+//!                 *self.counts.entry(word.to_owned()).or_default() += 1;
+//!             }
 //!         }
-//!         Handled::Done
+//!     }
+//!
+//!     /// An ask: `counter.count(word)` returns a `Reply<u64>`.
+//!     #[message]
+//!     fn count(&self, word: String) -> u64 {
+//!         self.counts.get(&word).copied().unwrap_or(0)
 //!     }
 //! }
 //!
 //! let group = IsolateGroup::new();
-//! let counter = group.spawn(Counter(0));
-//! for n in 1..=10 {
-//!     counter.send(Msg::Add(n)).unwrap(); // a tell
-//! }
-//! assert_eq!(counter.ask(Msg::Total).wait(), Ok(55)); // an ask
+//! let counter: CounterPort = group.spawn(Counter::default());
+//! let stop_words = Shared::new(StopWords { words: vec!["the".into()] });
+//! counter.add(Chunk { text: "the cat and the hat".into(), stop_words })?;
+//! assert_eq!(counter.count("the".into()).wait(), Ok(0));
+//! assert_eq!(counter.count("cat".into()).wait(), Ok(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The compiler refuses what cannot cross, at the field or argument that
+//! holds it, and says why and what to do:
+//!
+//! ```compile_fail
+//! use isolate_core::prelude::*;
+//!
+//! #[message]
+//! pub struct Job { pub scratch: std::cell::RefCell<Vec<u8>> }
+//! // error: field `scratch` of `Job` cannot cross an isolate: `RefCell<Vec<u8>>`
+//! //        is refused because it is shared mutable state: it allows writes
+//! //        through a shared reference.
+//! //        help: send an owned copy of the data instead (the receiver gets its
+//! //        own), or keep the state in one isolate and send a `SendPort` to it
+//! ```
+//!
+//! The same isolate can be written by hand by implementing [`Isolate`]; its
+//! documentation shows how.
 //!
 //! # Dart's API, in Rust
 //!
@@ -69,8 +107,8 @@
 //!
 //! # Features
 //!
-//! - `macros` (default): re-exports `#[message]` (and, in a coming release,
-//!   `#[isolate]`) from `isolate-macros`.
+//! - `macros` (default): re-exports `#[message]` and `#[isolate]` from
+//!   `isolate-macros`.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 

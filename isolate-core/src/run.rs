@@ -131,6 +131,35 @@ pub struct RunFuture<R> {
     reply: Reply<Result<R, RemoteError>>,
 }
 
+impl<R> RunFuture<R> {
+    /// Blocks the thread until the result arrives: the form for plain
+    /// threads that started several computations at once.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`]: a panic comes back as a [`RemoteError`]; on an isolate
+    /// group's worker thread this refuses to block
+    /// ([`RemoteErrorKind::BlockingInIsolate`]) and the result is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let running: Vec<_> = (1..=3u64).map(|n| isolate_core::run_with_async(n, |n| n * 10)).collect();
+    /// let results: Result<Vec<u64>, _> = running.into_iter().map(|r| r.wait()).collect();
+    /// assert_eq!(results?, [10, 20, 30]);
+    /// # Ok::<(), isolate_core::RemoteError>(())
+    /// ```
+    pub fn wait(self) -> Result<R, RemoteError> {
+        if worker::is_worker_thread() {
+            return Err(RemoteError::new(
+                RemoteErrorKind::BlockingInIsolate,
+                "RunFuture::wait called on a worker thread",
+            ));
+        }
+        settle(self.reply.wait())
+    }
+}
+
 impl<R> Future for RunFuture<R> {
     type Output = Result<R, RemoteError>;
 
