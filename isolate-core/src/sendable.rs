@@ -52,7 +52,7 @@ use crate::shared::Shared;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent to another isolate",
     label = "`{Self}` is not `Sendable`",
-    note = "if `{Self}` is your own type, put `#[message]` on it: it derives `Sendable` after checking every field",
+    note = "for a struct or enum of your own, `#[message]` derives `Sendable` after checking every field",
     note = "shared mutable state (`Rc`, `Cell`, `RefCell`, locks, atomics, `Arc<Mutex<_>>`), borrows, \
             raw pointers and `ReceivePort`s never cross: move an owned copy, wrap immutable data in \
             `Shared<T>`, or keep the mutable state in one isolate and send a `SendPort` to it"
@@ -93,7 +93,7 @@ pub unsafe trait Sendable: Send + 'static {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not deeply immutable, so isolates cannot share it",
     label = "`{Self}` is not `Immutable`",
-    note = "if `{Self}` is your own type, put `#[message(immutable)]` on it: it derives `Immutable` after checking every field",
+    note = "for a struct or enum of your own, `#[message(immutable)]` derives `Immutable` after checking every field",
     note = "data with `Cell`, `RefCell`, locks, atomics, `Rc` or raw pointers inside can change \
             through a shared reference, so it is never shared: send an owned copy instead, or \
             keep the state in one isolate and send a `SendPort` to it"
