@@ -7,6 +7,7 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
 
+use crate::control::SpawnOptions;
 use crate::error::BuildError;
 use crate::handle::IsolateHandle;
 use crate::isolate::{Handled, Isolate};
@@ -246,8 +247,50 @@ impl IsolateGroup {
     ///
     /// See [`Isolate`].
     pub fn spawn<I: Isolate + Sendable>(&self, isolate: I) -> I::Port {
-        let cell = Cell::spawn(&self.owner.pool, isolate, 1, None);
+        let cell = Cell::spawn(&self.owner.pool, isolate, 1, None, SpawnOptions::default());
         I::Port::from(SendPort::from_inbox(cell))
+    }
+
+    /// Spawns `isolate` with [`SpawnOptions`] and returns its port and its
+    /// [`IsolateHandle`], which controls it (kill, pause, ping, listeners).
+    ///
+    /// The port alone grants no control, as in Dart: keep the handle where
+    /// control belongs and hand out ports freely.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::prelude::*;
+    /// use isolate_core::SpawnOptions;
+    ///
+    /// #[isolate]
+    /// struct Echo;
+    ///
+    /// #[isolate]
+    /// impl Echo {
+    ///     #[message]
+    ///     fn echo(&self, text: String) -> String { text }
+    /// }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let mut exits = ReceivePort::new();
+    /// let (echo, handle) = group.spawn_with(
+    ///     Echo,
+    ///     SpawnOptions::new().name("echo").on_exit(exits.send_port(), "echo ended"),
+    /// );
+    /// assert_eq!(echo.echo("hi".into()).wait(), Ok("hi".to_owned()));
+    /// handle.kill(Priority::Immediate);
+    /// assert_eq!(exits.recv(), Ok("echo ended"));
+    /// assert!(echo.is_closed());
+    /// ```
+    pub fn spawn_with<I: Isolate + Sendable>(
+        &self,
+        isolate: I,
+        options: SpawnOptions,
+    ) -> (I::Port, IsolateHandle) {
+        let cell = Cell::spawn(&self.owner.pool, isolate, 1, None, options);
+        let handle = IsolateHandle::new(cell.clone());
+        (I::Port::from(SendPort::from_inbox(cell)), handle)
     }
 
     /// Dart's `Isolate.spawn(entry, message)`: starts a new isolate that runs
@@ -283,7 +326,27 @@ impl IsolateGroup {
         M: Sendable,
         F: Future<Output = ()> + Send + 'static,
     {
-        self.spawn_future(entry(message))
+        self.spawn_future(entry(message), SpawnOptions::default())
+    }
+
+    /// [`spawn_fn`](Self::spawn_fn) with [`SpawnOptions`]: a name, starting
+    /// paused, non-fatal errors, and exit and error listeners registered
+    /// before the isolate can run, so that none of its events is missed.
+    ///
+    /// # Examples
+    ///
+    /// See [`SpawnOptions`].
+    pub fn spawn_fn_with<M, F>(
+        &self,
+        entry: fn(M) -> F,
+        message: M,
+        options: SpawnOptions,
+    ) -> IsolateHandle
+    where
+        M: Sendable,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.spawn_future(entry(message), options)
     }
 
     /// Spawns an isolate that runs `future`: the runtime's own way to start
@@ -291,8 +354,9 @@ impl IsolateGroup {
     pub(crate) fn spawn_future(
         &self,
         future: impl Future<Output = ()> + Send + 'static,
+        options: SpawnOptions,
     ) -> IsolateHandle {
-        let cell = Cell::spawn(&self.owner.pool, Entry, 0, Some(Box::pin(future)));
+        let cell = Cell::spawn(&self.owner.pool, Entry, 0, Some(Box::pin(future)), options);
         IsolateHandle::new(cell)
     }
 }

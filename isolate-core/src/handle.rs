@@ -1,19 +1,27 @@
-//! [`IsolateHandle`]: Dart's `Isolate` object, the handle to a running
-//! isolate.
+//! [`IsolateHandle`]: Dart's `Isolate` object, the handle that controls a
+//! running isolate, and [`current`].
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::control::{Capability, Controls, Listener, Priority};
+use crate::error::RemoteError;
 use crate::isolate::Isolate;
+use crate::port::SendPort;
 use crate::scheduler::cell::Cell;
 use crate::scheduler::state::Phase;
 use crate::scheduler::task::Task;
+use crate::sendable::Sendable;
 
 /// A handle to a spawned isolate (Dart's `Isolate` object): what
-/// [`IsolateGroup::spawn_fn`](crate::IsolateGroup::spawn_fn) returns.
+/// [`IsolateGroup::spawn_fn`](crate::IsolateGroup::spawn_fn) and
+/// [`spawn_with`](crate::IsolateGroup::spawn_with) return.
 ///
-/// Holding a handle does not keep the isolate alive, and grants no way to
-/// send to it: that takes a [`SendPort`](crate::SendPort).
+/// The handle is the isolate's control capability: it can
+/// [`kill`](Self::kill), [`pause`](Self::pause), [`ping`](Self::ping) and
+/// register listeners. A [`SendPort`] grants none of that. Holding a handle
+/// does not keep the isolate alive.
 ///
 /// # Examples
 ///
@@ -33,17 +41,21 @@ use crate::scheduler::task::Task;
 /// ```
 #[derive(Clone)]
 pub struct IsolateHandle {
-    task: Arc<dyn Control>,
+    target: Arc<dyn Target>,
 }
 
 /// What a handle needs of an isolate, with its type erased.
-trait Control: Send + Sync {
+pub(crate) trait Target: Send + Sync {
     fn id(&self) -> u64;
     fn phase(&self) -> Phase;
     fn group_name(&self) -> &str;
+    fn controls(&self) -> &Controls;
+    fn existing_controls(&self) -> Option<&Controls>;
+    fn wake(self: Arc<Self>);
+    fn add_exit_listener(&self, listener: Listener);
 }
 
-impl<I: Isolate> Control for Cell<I> {
+impl<I: Isolate> Target for Cell<I> {
     fn id(&self) -> u64 {
         Task::id(self)
     }
@@ -55,33 +67,249 @@ impl<I: Isolate> Control for Cell<I> {
     fn group_name(&self) -> &str {
         &self.pool().name
     }
+
+    fn controls(&self) -> &Controls {
+        Cell::controls(self)
+    }
+
+    fn existing_controls(&self) -> Option<&Controls> {
+        Cell::existing_controls(self)
+    }
+
+    fn wake(self: Arc<Self>) {
+        self.wake_for_control();
+    }
+
+    fn add_exit_listener(&self, listener: Listener) {
+        Cell::add_exit_listener(self, listener)
+    }
+}
+
+thread_local! {
+    /// The isolate whose run this thread is in, for `current()`.
+    static CURRENT: RefCell<Option<IsolateHandle>> = const { RefCell::new(None) };
+}
+
+/// Makes `handle` the current isolate for the length of a run.
+pub(crate) fn enter(handle: IsolateHandle) -> impl Drop {
+    struct Leave(Option<IsolateHandle>);
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+        }
+    }
+    let previous = CURRENT
+        .try_with(|current| current.borrow_mut().replace(handle))
+        .ok()
+        .flatten();
+    Leave(previous)
+}
+
+/// The isolate this code runs in (Dart's `Isolate.current`), or `None` on a
+/// plain thread.
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::prelude::*;
+/// use isolate_core::SpawnOptions;
+///
+/// async fn who_am_i(answer: SendPort<Option<String>>) {
+///     let me = isolate_core::current().expect("inside an isolate");
+///     answer.send(me.name().map(str::to_owned)).unwrap();
+/// }
+///
+/// let group = IsolateGroup::new();
+/// let mut inbox = ReceivePort::new();
+/// group.spawn_fn_with(who_am_i, inbox.send_port(), SpawnOptions::new().name("alice"));
+/// assert_eq!(inbox.recv(), Ok(Some("alice".to_owned())));
+/// assert!(isolate_core::current().is_none());
+/// ```
+pub fn current() -> Option<IsolateHandle> {
+    CURRENT
+        .try_with(|current| current.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 impl IsolateHandle {
     pub(crate) fn new<I: Isolate>(cell: Arc<Cell<I>>) -> Self {
-        IsolateHandle { task: cell }
+        IsolateHandle { target: cell }
     }
 
     /// The isolate's id, unique in the process.
     pub fn id(&self) -> u64 {
-        self.task.id()
+        self.target.id()
+    }
+
+    /// The name given at spawn (Dart's `debugName`), if any.
+    pub fn name(&self) -> Option<&str> {
+        self.target
+            .existing_controls()
+            .and_then(|controls| controls.name.as_deref())
     }
 
     /// The name of the group it runs in.
     pub fn group_name(&self) -> &str {
-        self.task.group_name()
+        self.target.group_name()
     }
 
     /// Whether the isolate has ended. A snapshot: `false` may be stale at once.
     pub fn is_finished(&self) -> bool {
-        self.task.phase() == Phase::Stopped
+        self.target.phase() == Phase::Stopped
+    }
+
+    /// Ends the isolate (Dart's `kill`).
+    ///
+    /// [`Priority::BeforeNextEvent`] (Dart's default) lets the message being
+    /// handled, and its async handler, finish first;
+    /// [`Priority::Immediate`] also cancels an async handler at its next
+    /// `.await`. Either way no further message is handled: queued asks fail
+    /// with [`ReplyError::Dropped`](crate::ReplyError::Dropped), the exit
+    /// listeners are told, and the isolate's ports close. Killing an ended
+    /// isolate does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::prelude::*;
+    ///
+    /// async fn forever(_: ()) { std::future::pending::<()>().await }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let handle = group.spawn_fn(forever, ());
+    /// let mut exits = ReceivePort::new();
+    /// handle.add_on_exit_listener(exits.send_port(), ());
+    /// handle.kill(Priority::Immediate);
+    /// assert_eq!(exits.recv(), Ok(()));
+    /// assert!(handle.is_finished());
+    /// ```
+    pub fn kill(&self, priority: Priority) {
+        self.target.controls().kill(priority);
+        self.target.clone().wake();
+    }
+
+    /// Pauses the isolate with a new capability and returns it (Dart's
+    /// `pause()`): it keeps queuing messages but handles none (and an async
+    /// handler in flight waits at its next `.await`) until every capability
+    /// that paused it is resumed. Control requests (kill, ping) are still
+    /// served.
+    pub fn pause(&self) -> Capability {
+        let capability = Capability::new();
+        self.pause_with(&capability);
+        capability
+    }
+
+    /// Pauses the isolate with `capability` (Dart's `pause(capability)`).
+    /// Pausing twice with one capability needs one resume.
+    pub fn pause_with(&self, capability: &Capability) {
+        self.target.controls().pause(capability);
+    }
+
+    /// Lifts the pause that `capability` holds (Dart's `resume`). The
+    /// isolate goes on once no capability holds it paused. A capability that
+    /// does not hold it paused does nothing.
+    pub fn resume(&self, capability: &Capability) {
+        if self.target.controls().resume(capability) {
+            self.target.clone().wake();
+        }
+    }
+
+    /// Whether some capability holds the isolate paused.
+    pub fn is_paused(&self) -> bool {
+        self.target
+            .existing_controls()
+            .is_some_and(Controls::is_paused)
+    }
+
+    /// The capability that [`SpawnOptions::paused`](crate::SpawnOptions::paused)
+    /// pauses the isolate with (Dart's `pauseCapability`).
+    pub fn pause_capability(&self) -> Capability {
+        self.target.controls().pause_capability.clone()
+    }
+
+    /// Asks the isolate to send `response` to `port`: a liveness probe
+    /// (Dart's `ping`). [`Priority::Immediate`] (Dart's default) is served
+    /// at the next message boundary or `.await`, even while paused;
+    /// [`Priority::BeforeNextEvent`] waits for the current message to finish.
+    /// An isolate that has ended sends nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use isolate_core::prelude::*;
+    ///
+    /// async fn forever(_: ()) { std::future::pending::<()>().await }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let handle = group.spawn_fn(forever, ());
+    /// let mut pongs = ReceivePort::new();
+    /// handle.ping(pongs.send_port(), "alive", Priority::Immediate);
+    /// assert_eq!(pongs.recv_timeout(Duration::from_secs(5)), Ok("alive"));
+    /// ```
+    pub fn ping<T: Sendable>(&self, port: SendPort<T>, response: T, priority: Priority) {
+        self.target
+            .controls()
+            .ping(Listener::new(port, response), priority);
+        self.target.clone().wake();
+    }
+
+    /// Sends `response` to `port` when the isolate ends, however it ends
+    /// (Dart's `addOnExitListener`). One listener per port: adding the same
+    /// port again replaces its response. Unlike Dart, a listener added after
+    /// the isolate ended is told at once, so no exit is ever missed.
+    pub fn add_on_exit_listener<T: Sendable>(&self, port: SendPort<T>, response: T) {
+        self.target.add_exit_listener(Listener::new(port, response));
+    }
+
+    /// Removes the exit listener registered for `port`, if any.
+    pub fn remove_on_exit_listener<T: Sendable>(&self, port: &SendPort<T>) {
+        if let Some(controls) = self.target.existing_controls() {
+            controls.remove_exit_listener(port.id());
+        }
+    }
+
+    /// Sends every uncaught error of the isolate to `port` (Dart's
+    /// `addErrorListener`): a panicking handler, with its message. Errors
+    /// from before the call are not replayed; pass
+    /// [`SpawnOptions::on_error`](crate::SpawnOptions::on_error) at spawn
+    /// time to see them all.
+    pub fn add_error_listener(&self, port: SendPort<RemoteError>) {
+        self.target.controls().add_error_listener(port);
+    }
+
+    /// Removes the error listener `port`, if registered.
+    pub fn remove_error_listener(&self, port: &SendPort<RemoteError>) {
+        if let Some(controls) = self.target.existing_controls() {
+            controls.remove_error_listener(port.id());
+        }
+    }
+
+    /// Whether a panicking handler ends the isolate (`true`, the default) or
+    /// is reported to the error listeners while the isolate goes on with its
+    /// next message (Dart's `setErrorsFatal`). Its pending ask, if the failed
+    /// message was one, fails either way.
+    pub fn set_errors_fatal(&self, fatal: bool) {
+        self.target.controls().set_errors_fatal(fatal);
     }
 }
+
+impl PartialEq for IsolateHandle {
+    /// Handles are equal when they control the same isolate.
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for IsolateHandle {}
 
 impl fmt::Debug for IsolateHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IsolateHandle")
             .field("id", &self.id())
+            .field("name", &self.name())
             .field("group", &self.group_name())
             .field("finished", &self.is_finished())
             .finish()

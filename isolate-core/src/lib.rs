@@ -112,6 +112,7 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
+mod control;
 mod error;
 mod group;
 mod handle;
@@ -126,12 +127,13 @@ mod sync;
 
 pub mod prelude;
 
+pub use control::{Capability, Priority, SpawnOptions};
 pub use error::{
     BuildError, ExitError, RecvError, RecvTimeoutError, RemoteError, RemoteErrorKind, ReplyError,
     SendError, TryRecvError,
 };
 pub use group::{IsolateGroup, IsolateGroupBuilder};
-pub use handle::IsolateHandle;
+pub use handle::{IsolateHandle, current};
 pub use isolate::{Handled, Isolate};
 pub use port::{ReceivePort, SendPort};
 pub use reply::{Reply, ReplySender};

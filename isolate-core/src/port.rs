@@ -186,6 +186,14 @@ impl<T: Send + 'static> SendPort<T> {
         reply
     }
 
+    /// Identifies the receiver: equal for ports that reach the same one.
+    pub(crate) fn id(&self) -> usize {
+        match &self.target {
+            Target::Channel(_, link) => Arc::as_ptr(link) as *const () as usize,
+            Target::Isolate(inbox) => Arc::as_ptr(inbox) as *const () as usize,
+        }
+    }
+
     /// Whether the receiver is known to be gone, so that a send would fail.
     ///
     /// `false` is only a snapshot: the receiver may go away at any moment.

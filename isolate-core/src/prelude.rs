@@ -1,5 +1,6 @@
 //! What a user of isolates needs, in one import: `use isolate_core::prelude::*;`.
 
+pub use crate::control::{Capability, Priority};
 pub use crate::error::{RemoteError, ReplyError, SendError};
 pub use crate::group::IsolateGroup;
 pub use crate::handle::IsolateHandle;

@@ -6,6 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::control::SpawnOptions;
 use crate::error::{ExitError, RemoteError, RemoteErrorKind, ReplyError, SendError};
 use crate::group::IsolateGroup;
 use crate::port::SendPort;
@@ -176,7 +177,7 @@ where
     R: Send + 'static,
 {
     let (reply_to, reply) = Reply::channel();
-    IsolateGroup::global().spawn_future(async move {
+    let future = async move {
         match catch_unwind(AssertUnwindSafe(|| computation(data))) {
             Ok(value) => reply_to.send(Ok(value)),
             // `exit` inside a computation ends it without a result.
@@ -189,7 +190,8 @@ where
                 cell::panic_message(&*payload),
             ))),
         }
-    });
+    };
+    IsolateGroup::global().spawn_future(future, SpawnOptions::default());
     reply
 }
 

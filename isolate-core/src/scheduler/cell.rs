@@ -20,7 +20,11 @@ use super::pool::Pool;
 use super::state::{Finish, Phase, State};
 use super::task::Task;
 use super::worker;
+use crate::control::{Controls, LazyControls, Listener, SpawnOptions, Verdict};
+use crate::error::{RemoteError, RemoteErrorKind};
+use crate::handle::IsolateHandle;
 use crate::isolate::{Handled, Isolate};
+use std::sync::atomic::{Ordering, fence};
 
 /// Messages handled in one run before the isolate yields its worker, so that
 /// one flooded isolate cannot starve the others.
@@ -34,6 +38,8 @@ pub(crate) struct Cell<I: Isolate> {
     key: Key,
     pool: Arc<Pool>,
     mailbox: Mailbox<I::Message>,
+    /// Dart's controls (kill, pause, ping, listeners), allocated on first use.
+    controls: LazyControls,
     core: UnsafeCell<Core<I>>,
 }
 
@@ -103,7 +109,12 @@ impl<I: Isolate> Cell<I> {
         isolate: I,
         senders: usize,
         future: Option<BoxFuture>,
+        options: SpawnOptions,
     ) -> Arc<Self> {
+        let controls = LazyControls::new();
+        if options.needs_controls() {
+            let _ = controls.set(Box::new(Controls::new(options)));
+        }
         let id = Pool::next_id();
         let has_work = future.is_some();
         let hint = worker::current_index(pool).unwrap_or(id as usize);
@@ -118,6 +129,7 @@ impl<I: Isolate> Cell<I> {
                 key,
                 pool: pool.clone(),
                 mailbox: Mailbox::new(senders),
+                controls,
                 core: UnsafeCell::new(Core {
                     future,
                     isolate: Some(isolate),
@@ -167,6 +179,60 @@ impl<I: Isolate> Cell<I> {
         self.state.is_stopped()
     }
 
+    /// The control state, allocated on first use.
+    pub(crate) fn controls(&self) -> &Controls {
+        self.controls
+            .get_or_init(|| Box::new(Controls::new(SpawnOptions::default())))
+    }
+
+    /// The control state if it exists.
+    pub(crate) fn existing_controls(&self) -> Option<&Controls> {
+        self.controls.get().map(|controls| &**controls)
+    }
+
+    /// Wakes the isolate so that it serves its control lane; if it has
+    /// already ended, drops what was queued there (nobody will serve it).
+    pub(crate) fn wake_for_control(self: &Arc<Self>) {
+        if self.state.notify() {
+            self.clone().schedule();
+        }
+        // Pairs with the fence in `teardown`, as in `add_exit_listener`.
+        fence(Ordering::SeqCst);
+        if self.is_stopped()
+            && let Some(controls) = self.existing_controls()
+        {
+            controls.exited();
+        }
+    }
+
+    /// Registers an exit listener, firing it at once if the isolate has
+    /// already ended.
+    pub(crate) fn add_exit_listener(&self, listener: Listener) {
+        let controls = self.controls();
+        controls.add_exit_listener(listener);
+        // Pairs with the fence in `teardown`: either teardown sees these
+        // controls and fires the listener, or this sees the isolate stopped
+        // and fires it here. `exited` fires each listener once.
+        fence(Ordering::SeqCst);
+        if self.is_stopped() {
+            controls.exited();
+        }
+    }
+
+    /// Reports an uncaught panic. Returns whether the isolate must end.
+    fn fail(&self, payload: Box<dyn Any + Send>) -> bool {
+        if payload.is::<ExitSignal>() {
+            return true;
+        }
+        let error = RemoteError::new(RemoteErrorKind::Panicked, panic_message(&*payload));
+        // Dropping the payload may itself panic; contain that.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        match self.existing_controls() {
+            Some(controls) => controls.report_error(&error),
+            None => true,
+        }
+    }
+
     /// Handles messages and polls the async handler until there is nothing
     /// to do, the budget is spent, or the isolate ends.
     ///
@@ -176,6 +242,18 @@ impl<I: Isolate> Cell<I> {
         let mut waker: Option<Waker> = None;
         let mut budget = BUDGET;
         loop {
+            // The control lane overtakes everything else.
+            if let Some(controls) = self.existing_controls()
+                && controls.has_work()
+            {
+                // SAFETY: we hold the run; a read of the `future` field only.
+                let boundary = unsafe { (*core).future.is_none() };
+                match controls.serve(boundary) {
+                    Verdict::Go => {}
+                    Verdict::Paused => return Outcome::Idle,
+                    Verdict::Kill => return Outcome::Exit,
+                }
+            }
             // An async handler in flight goes first: the next message waits.
             // SAFETY: we hold the run (invariant 1), so no other reference to
             // the core exists. Only the `future` field is borrowed here, which
@@ -191,16 +269,22 @@ impl<I: Isolate> Cell<I> {
                         // not the worker.
                         let dropped =
                             catch_unwind(AssertUnwindSafe(|| unsafe { (*core).future = None }));
-                        if let Err(payload) = dropped {
-                            report(self.id, &self.pool, payload);
+                        if let Err(payload) = dropped
+                            && self.fail(payload)
+                        {
                             return Outcome::Exit;
                         }
                     }
                     Err(payload) => {
-                        report(self.id, &self.pool, payload);
-                        return Outcome::Exit;
+                        // The failed handler is over either way.
+                        // SAFETY: as above.
+                        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).future = None }));
+                        if self.fail(payload) {
+                            return Outcome::Exit;
+                        }
                     }
                 }
+                continue;
             }
             if budget == 0 {
                 return Outcome::Yield;
@@ -240,8 +324,9 @@ impl<I: Isolate> Cell<I> {
                     unsafe { (*core).future = Some(future) };
                 }
                 Err(payload) => {
-                    report(self.id, &self.pool, payload);
-                    return Outcome::Exit;
+                    if self.fail(payload) {
+                        return Outcome::Exit;
+                    }
                 }
             }
         }
@@ -268,6 +353,12 @@ impl<I: Isolate> Cell<I> {
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).future = None }));
         // SAFETY: as above; no borrow of the isolate remains.
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).isolate = None }));
+        // The exit listeners, as the very last action. Pairs with the fence
+        // in `add_exit_listener`.
+        fence(Ordering::SeqCst);
+        if let Some(controls) = self.existing_controls() {
+            let _ = catch_unwind(AssertUnwindSafe(|| controls.exited()));
+        }
     }
 }
 
@@ -278,6 +369,7 @@ impl<I: Isolate> Task for Cell<I> {
         }
         let outcome = {
             let _guard = RunGuard::enter();
+            let _current = crate::handle::enter(IsolateHandle::new(self.clone()));
             self.run_core()
         };
         match outcome {
@@ -335,17 +427,6 @@ impl<I: Isolate> Wake for Cell<I> {
             self.clone().schedule();
         }
     }
-}
-
-/// A handler panicked (or called `exit`). A panic has already been printed by
-/// the panic hook; `exit` is a clean end and says nothing.
-fn report(_id: u64, _pool: &Arc<Pool>, payload: Box<dyn Any + Send>) {
-    if payload.is::<ExitSignal>() {
-        return;
-    }
-    // Later: error listeners and `tracing`. Dropping the payload may itself
-    // panic (a payload with a panicking destructor); contain that.
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
 }
 
 /// Ends the current isolate by unwinding to its run loop (see `crate::exit`).
