@@ -1,6 +1,6 @@
 //! A tour of isolate-core: groups, `#[isolate]` and `#[message]`, tells and
-//! asks, async handlers, `run`, `spawn_fn`, `Shared`, and what the compiler
-//! refuses. Run it with:
+//! asks, async handlers, `run`, `spawn_fn`, `Shared`, Dart's controls (pause,
+//! ping, kill, exit listeners), and what the compiler refuses. Run it with:
 //!
 //! ```text
 //! cargo run --example tour
@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use isolate_core::SpawnOptions;
 use isolate_core::prelude::*;
 
 // ---------------------------------------------------------------------------
@@ -164,12 +165,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         failure.unwrap_err()
     );
 
+    // -- Dart's controls: the handle pauses, pings and kills -----------------
+    let mut exits = ReceivePort::new();
+    let (worker, handle) = group.spawn_with(
+        WordCounter::default(),
+        SpawnOptions::new()
+            .name("controlled")
+            .on_exit(exits.send_port(), "controlled has ended"),
+    );
+    let paused = handle.pause();
+    worker.count(Shared::from("queued while paused"), stop_words.clone())?;
+    let mut pongs = ReceivePort::new();
+    handle.ping(pongs.send_port(), "pong", Priority::Immediate);
+    let pong = pongs.recv()?; // control requests are served while paused
+    handle.resume(&paused);
+    let counted = worker.top(10).wait()?.len();
+    handle.kill(Priority::BeforeNextEvent);
+    println!(
+        "8. `{}` answered a ping while paused ({pong}), counted {counted} words once resumed, \
+         then was killed: {}",
+        handle.name().unwrap_or("?"),
+        exits.recv()?
+    );
+
     // -- A dead isolate fails its asks at once, never hangs them --------------
     let doomed = group.spawn(WordCounter::default());
     doomed.count(Shared::from("x"), Shared::new(Vec::new()))?;
     drop(group); // stops every isolate in the group and joins its threads
     let after = doomed.top(1).wait();
-    println!("8. after the group is dropped, an ask fails at once: {after:?}");
+    println!("9. after the group is dropped, an ask fails at once: {after:?}");
 
     // -- What the compiler refuses ------------------------------------------
     // Shared mutable state cannot cross an isolate. Uncomment to see:
@@ -181,7 +205,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     //   = note: only data without `Cell`, `RefCell`, locks, atomics, `Rc` or raw
     //           pointers can be shared between isolates; send an owned copy
     //           instead, or keep the state in one isolate and send a `SendPort` to it
-    println!("9. and `Arc<Mutex<_>>`, `Rc`, `RefCell`, atomics, borrows: refused at compile time");
+    println!("10. and `Arc<Mutex<_>>`, `Rc`, `RefCell`, atomics, borrows: refused at compile time");
     Ok(())
 }
 

@@ -15,7 +15,7 @@ fn the_tour_runs_and_reports_every_step() {
         "tour failed: {stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for step in 1..=9 {
+    for step in 1..=10 {
         assert!(
             stdout.contains(&format!("{step}. ")),
             "step {step} missing:\n{stdout}"
@@ -23,6 +23,8 @@ fn the_tour_runs_and_reports_every_step() {
     }
     assert!(stdout.contains("12² = 144"));
     assert!(stdout.contains("(same address)"));
+    assert!(stdout.contains("answered a ping while paused (pong), counted 3 words once resumed"));
+    assert!(stdout.contains("controlled has ended"));
     assert!(stdout.contains("an async handler asked another isolate: 18 words in both"));
     assert!(stdout.contains("5133 primes"));
     assert!(stdout.contains("10000 answered"));
