@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use crate::control::SpawnOptions;
 use crate::error::BuildError;
 use crate::handle::IsolateHandle;
+use crate::introspect::{GroupStats, IsolateInfo};
 use crate::isolate::{Handled, Isolate};
 use crate::port::SendPort;
 use crate::scheduler::cell::Cell;
@@ -224,6 +225,60 @@ impl IsolateGroup {
     /// Number of live isolates.
     pub fn len(&self) -> usize {
         self.owner.pool.owned.len()
+    }
+
+    /// A snapshot of every live isolate: id, name, state, mailbox length and
+    /// messages handled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::prelude::*;
+    /// use isolate_core::{IsolateState, SpawnOptions};
+    ///
+    /// #[isolate]
+    /// struct Echo;
+    ///
+    /// #[isolate]
+    /// impl Echo {
+    ///     #[message]
+    ///     fn echo(&self, n: u32) -> u32 { n }
+    /// }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let (echo, _handle) = group.spawn_with(Echo, SpawnOptions::new().name("echo"));
+    /// echo.echo(1).wait()?;
+    /// let info = &group.isolates()[0];
+    /// assert_eq!(info.name.as_deref(), Some("echo"));
+    /// assert_eq!(info.messages_handled, 1);
+    /// assert_eq!(info.state, IsolateState::Idle);
+    /// assert_eq!(group.stats().live_isolates, 1);
+    /// # Ok::<(), isolate_core::ReplyError>(())
+    /// ```
+    pub fn isolates(&self) -> Vec<IsolateInfo> {
+        self.owner
+            .pool
+            .owned
+            .snapshot()
+            .iter()
+            .map(|task| task.info())
+            .collect()
+    }
+
+    /// Counters of the whole group.
+    pub fn stats(&self) -> GroupStats {
+        let pool = &self.owner.pool;
+        let live = pool.owned.snapshot();
+        let live_handled: u64 = live.iter().map(|task| task.info().messages_handled).sum();
+        GroupStats {
+            workers: pool.workers(),
+            live_isolates: live.len(),
+            spawned: pool.spawned.load(std::sync::atomic::Ordering::Relaxed),
+            messages_handled: live_handled
+                + pool
+                    .ended_handled
+                    .load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// Whether the group has no live isolate.

@@ -116,6 +116,7 @@ mod control;
 mod error;
 mod group;
 mod handle;
+mod introspect;
 mod isolate;
 mod port;
 mod reply;
@@ -134,6 +135,7 @@ pub use error::{
 };
 pub use group::{IsolateGroup, IsolateGroupBuilder};
 pub use handle::{IsolateHandle, current};
+pub use introspect::{GroupStats, IsolateInfo, IsolateState};
 pub use isolate::{Handled, Isolate};
 pub use port::{ReceivePort, SendPort};
 pub use reply::{Reply, ReplySender};

@@ -23,8 +23,9 @@ use super::worker;
 use crate::control::{Controls, LazyControls, Listener, SpawnOptions, Verdict};
 use crate::error::{RemoteError, RemoteErrorKind};
 use crate::handle::IsolateHandle;
+use crate::introspect::{IsolateInfo, IsolateState};
 use crate::isolate::{Handled, Isolate};
-use std::sync::atomic::{Ordering, fence};
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 /// Messages handled in one run before the isolate yields its worker, so that
 /// one flooded isolate cannot starve the others.
@@ -40,6 +41,8 @@ pub(crate) struct Cell<I: Isolate> {
     mailbox: Mailbox<I::Message>,
     /// Dart's controls (kill, pause, ping, listeners), allocated on first use.
     controls: LazyControls,
+    /// Messages handled; written only by the run holder, read by anyone.
+    handled: AtomicU64,
     core: UnsafeCell<Core<I>>,
 }
 
@@ -116,6 +119,7 @@ impl<I: Isolate> Cell<I> {
             let _ = controls.set(Box::new(Controls::new(options)));
         }
         let id = Pool::next_id();
+        pool.spawned.fetch_add(1, Ordering::Relaxed);
         let has_work = future.is_some();
         let hint = worker::current_index(pool).unwrap_or(id as usize);
         let (cell, registered) = pool.owned.insert(hint, |key| {
@@ -130,6 +134,7 @@ impl<I: Isolate> Cell<I> {
                 pool: pool.clone(),
                 mailbox: Mailbox::new(senders),
                 controls,
+                handled: AtomicU64::new(0),
                 core: UnsafeCell::new(Core {
                     future,
                     isolate: Some(isolate),
@@ -300,6 +305,11 @@ impl<I: Isolate> Cell<I> {
                 None => return Outcome::Idle,
             };
             budget -= 1;
+            // Counted before the handler runs, so that whoever it answers
+            // sees the count include its message. Only the run holder writes
+            // the counter: a load and a store, no read-modify-write.
+            self.handled
+                .store(self.handled.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             // SAFETY: we hold the run and no future is in flight (it was
             // polled to completion above), so nothing else borrows `isolate`.
             let Some(isolate) = (unsafe { &mut (*core).isolate }) else {
@@ -353,6 +363,9 @@ impl<I: Isolate> Cell<I> {
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).future = None }));
         // SAFETY: as above; no borrow of the isolate remains.
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).isolate = None }));
+        self.pool
+            .ended_handled
+            .fetch_add(self.handled.load(Ordering::Relaxed), Ordering::Relaxed);
         // The exit listeners, as the very last action. Pairs with the fence
         // in `add_exit_listener`.
         fence(Ordering::SeqCst);
@@ -412,6 +425,24 @@ impl<I: Isolate> Task for Cell<I> {
 
     fn phase(&self) -> Phase {
         self.state.phase()
+    }
+
+    fn info(&self) -> IsolateInfo {
+        let controls = self.existing_controls();
+        let state = match self.state.phase() {
+            Phase::Stopped => IsolateState::Stopped,
+            _ if controls.is_some_and(Controls::is_paused) => IsolateState::Paused,
+            Phase::Idle => IsolateState::Idle,
+            Phase::Scheduled => IsolateState::Scheduled,
+            Phase::Running | Phase::Notified => IsolateState::Running,
+        };
+        IsolateInfo {
+            id: self.id,
+            name: controls.and_then(|controls| controls.name.clone()),
+            state,
+            mailbox_len: self.mailbox.len(),
+            messages_handled: self.handled.load(Ordering::Relaxed),
+        }
     }
 }
 

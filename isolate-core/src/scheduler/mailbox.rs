@@ -60,6 +60,11 @@ impl<M> Mailbox<M> {
         std::mem::take(&mut inner.queue)
     }
 
+    /// Messages waiting to be handled.
+    pub fn len(&self) -> usize {
+        lock(&self.inner).queue.len()
+    }
+
     /// A new port points at this mailbox.
     pub fn add_sender(&self) {
         self.senders.fetch_add(1, Ordering::Relaxed);

@@ -94,6 +94,16 @@ impl Owned {
         all
     }
 
+    /// Every live isolate, for introspection (each shard locked in turn,
+    /// only long enough to clone its pointers).
+    pub(crate) fn snapshot(&self) -> Vec<TaskRef> {
+        let mut all = Vec::new();
+        for shard in self.shards.iter() {
+            all.extend(lock(shard).tasks.iter().map(|(_, task)| task.clone()));
+        }
+        all
+    }
+
     /// Number of live isolates.
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).tasks.len()).sum()

@@ -27,6 +27,10 @@ pub(crate) struct Pool {
     /// Set once shutdown has stopped every isolate; from then on, whoever
     /// pushes to the injector drains it (see `inject`).
     swept: AtomicBool,
+    /// Messages handled by isolates that have ended (live ones keep their
+    /// own count), and isolates spawned: for `IsolateGroup::stats`.
+    pub(crate) ended_handled: AtomicU64,
+    pub(crate) spawned: AtomicU64,
     /// The group handle's shared part, for `IsolateGroup::current`. Weak, so
     /// that the pool does not keep its own group alive.
     pub(crate) owner: OnceLock<Weak<dyn Any + Send + Sync>>,
@@ -62,6 +66,8 @@ impl Pool {
             owned: Owned::new(workers),
             shutdown: AtomicBool::new(false),
             swept: AtomicBool::new(false),
+            ended_handled: AtomicU64::new(0),
+            spawned: AtomicU64::new(0),
             owner: OnceLock::new(),
         });
         let mut threads = Vec::with_capacity(workers);

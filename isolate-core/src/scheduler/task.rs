@@ -19,6 +19,9 @@ pub(crate) trait Task: Send + Sync + 'static {
 
     /// Its current scheduling phase.
     fn phase(&self) -> Phase;
+
+    /// A snapshot for introspection.
+    fn info(&self) -> crate::introspect::IsolateInfo;
 }
 
 pub(crate) type TaskRef = Arc<dyn Task>;
