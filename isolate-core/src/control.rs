@@ -219,6 +219,8 @@ struct State {
     error_listeners: Vec<SendPort<RemoteError>>,
     errors_fatal: bool,
     exited: bool,
+    /// Names this isolate is registered under in its group's registry.
+    registered: Vec<Arc<str>>,
 }
 
 /// What the run loop must do after serving the control lane.
@@ -240,6 +242,7 @@ impl Controls {
             error_listeners: Vec::new(),
             errors_fatal: options.errors_are_fatal.unwrap_or(true),
             exited: false,
+            registered: Vec::new(),
         };
         let mut flags = 0;
         if options.paused {
@@ -412,6 +415,22 @@ impl Controls {
     /// Whether the lane has anything for `serve` (one atomic load).
     pub(crate) fn has_work(&self) -> bool {
         self.flags.load(Ordering::Acquire) & (PENDING | KILL_NOW | PAUSED) != 0
+    }
+
+    /// Records a registered name. Returns `false` if the isolate has already
+    /// ended (the caller then removes the name itself).
+    pub(crate) fn note_registered(&self, name: Arc<str>) -> bool {
+        let mut state = self.lock();
+        if state.exited {
+            return false;
+        }
+        state.registered.push(name);
+        true
+    }
+
+    /// The names to remove from the registry now that the isolate ended.
+    pub(crate) fn take_registered(&self) -> Vec<Arc<str>> {
+        std::mem::take(&mut self.lock().registered)
     }
 
     /// The isolate ended: fires the exit listeners, once.

@@ -13,6 +13,7 @@ use crate::handle::IsolateHandle;
 use crate::introspect::{GroupStats, IsolateInfo};
 use crate::isolate::{Handled, Isolate};
 use crate::port::SendPort;
+use crate::registry::{LookupError, Port, RegisterError};
 use crate::scheduler::cell::Cell;
 use crate::scheduler::pool::Pool;
 use crate::sendable::Sendable;
@@ -279,6 +280,69 @@ impl IsolateGroup {
                     .ended_handled
                     .load(std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// Registers `port` under `name` in this group's registry, so that any
+    /// code holding the group can find it with [`lookup`](Self::lookup).
+    /// When the isolate behind the port ends, its names go with it. The
+    /// registry holds a clone of the port, so a registered isolate lives
+    /// until it is killed, fails or is unregistered, as a registered Erlang
+    /// process does, even when no other port to it is left.
+    ///
+    /// # Errors
+    ///
+    /// [`RegisterError::Taken`] when a live port already has the name (a
+    /// name whose isolate has ended is free again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::prelude::*;
+    /// use isolate_core::LookupError;
+    ///
+    /// #[isolate]
+    /// struct Config { debug: bool }
+    ///
+    /// #[isolate]
+    /// impl Config {
+    ///     #[message]
+    ///     fn debug(&self) -> bool { self.debug }
+    /// }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let config = group.spawn(Config { debug: true });
+    /// group.register("config", &config)?;
+    ///
+    /// let found: ConfigPort = group.lookup("config")?;
+    /// assert_eq!(found.debug().wait(), Ok(true));
+    /// // The wrong type is an error, not a panic:
+    /// let wrong = group.lookup::<SendPort<String>>("config");
+    /// assert!(matches!(wrong, Err(LookupError::WrongType { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn register<P: Port>(&self, name: &str, port: &P) -> Result<(), RegisterError> {
+        self.owner.pool.registry.register(name, port)
+    }
+
+    /// The port registered under `name`, as type `P`.
+    ///
+    /// # Errors
+    ///
+    /// [`LookupError::NotFound`] when no live port has the name;
+    /// [`LookupError::WrongType`] when the port registered there is not a
+    /// `P` (the error names both types).
+    pub fn lookup<P: Port>(&self, name: &str) -> Result<P, LookupError> {
+        self.owner.pool.registry.lookup(name)
+    }
+
+    /// Removes `name` from the registry. Returns whether it was there.
+    pub fn unregister(&self, name: &str) -> bool {
+        self.owner.pool.registry.unregister(name)
+    }
+
+    /// The names of the live ports in the registry, sorted.
+    pub fn registered(&self) -> Vec<String> {
+        self.owner.pool.registry.names()
     }
 
     /// Whether the group has no live isolate.

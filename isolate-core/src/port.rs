@@ -84,6 +84,8 @@ pub(crate) trait Inbox<T>: Send + Sync + 'static {
     /// `true` when the isolate must be scheduled (it lost its last port).
     fn remove_sender(&self) -> bool;
     fn is_closed(&self) -> bool;
+    fn isolate_id(&self) -> u64;
+    fn note_registered(&self, name: Arc<str>);
 }
 
 impl<I: Isolate> Inbox<I::Message> for Cell<I> {
@@ -105,6 +107,14 @@ impl<I: Isolate> Inbox<I::Message> for Cell<I> {
 
     fn is_closed(&self) -> bool {
         self.is_stopped()
+    }
+
+    fn isolate_id(&self) -> u64 {
+        crate::scheduler::task::Task::id(self)
+    }
+
+    fn note_registered(&self, name: Arc<str>) {
+        Cell::note_registered(self, name)
     }
 }
 
@@ -184,6 +194,22 @@ impl<T: Send + 'static> SendPort<T> {
         // resolves `reply` with an error.
         let _ = self.send(make(reply_to));
         reply
+    }
+
+    /// The id of the isolate this port reaches, if it reaches one.
+    pub(crate) fn isolate_id(&self) -> Option<u64> {
+        match &self.target {
+            Target::Channel(..) => None,
+            Target::Isolate(inbox) => Some(inbox.isolate_id()),
+        }
+    }
+
+    /// Tells the isolate behind this port that it is registered as `name`,
+    /// so that the name goes when the isolate ends.
+    pub(crate) fn note_registered(&self, name: Arc<str>) {
+        if let Target::Isolate(inbox) = &self.target {
+            inbox.note_registered(name);
+        }
     }
 
     /// Identifies the receiver: equal for ports that reach the same one.

@@ -6,6 +6,7 @@ pub use crate::group::IsolateGroup;
 pub use crate::handle::IsolateHandle;
 pub use crate::isolate::{Handled, Isolate};
 pub use crate::port::{ReceivePort, SendPort};
+pub use crate::registry::Port;
 pub use crate::reply::{Reply, ReplySender};
 pub use crate::sendable::{Immutable, Sendable};
 pub use crate::shared::Shared;

@@ -224,6 +224,17 @@ impl<I: Isolate> Cell<I> {
         }
     }
 
+    /// Records that the isolate is registered as `name`, so that teardown
+    /// removes the name.
+    pub(crate) fn note_registered(&self, name: Arc<str>) {
+        let controls = self.controls();
+        let noted = controls.note_registered(name.clone());
+        fence(Ordering::SeqCst);
+        if !noted || self.is_stopped() {
+            self.pool.registry.forget(&name, self.id);
+        }
+    }
+
     /// Reports an uncaught panic. Returns whether the isolate must end.
     fn fail(&self, payload: Box<dyn Any + Send>) -> bool {
         if payload.is::<ExitSignal>() {
@@ -370,6 +381,9 @@ impl<I: Isolate> Cell<I> {
         // in `add_exit_listener`.
         fence(Ordering::SeqCst);
         if let Some(controls) = self.existing_controls() {
+            for name in controls.take_registered() {
+                self.pool.registry.forget(&name, self.id);
+            }
             let _ = catch_unwind(AssertUnwindSafe(|| controls.exited()));
         }
     }

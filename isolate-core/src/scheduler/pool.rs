@@ -12,6 +12,7 @@ use super::idle::Idle;
 use super::owned::Owned;
 use super::task::TaskRef;
 use super::worker;
+use crate::registry::Registry;
 use crate::sync::{AtomicBool, Ordering};
 
 /// The state a group's workers and isolates share.
@@ -23,6 +24,7 @@ pub(crate) struct Pool {
     pub(crate) stealers: Box<[Stealer<TaskRef>]>,
     pub(crate) idle: Idle,
     pub(crate) owned: Owned,
+    pub(crate) registry: Registry,
     shutdown: AtomicBool,
     /// Set once shutdown has stopped every isolate; from then on, whoever
     /// pushes to the injector drains it (see `inject`).
@@ -64,6 +66,7 @@ impl Pool {
             stealers: deques.iter().map(Deque::stealer).collect(),
             idle: Idle::new(parkers.iter().map(|p| p.unparker().clone()).collect()),
             owned: Owned::new(workers),
+            registry: Registry::default(),
             shutdown: AtomicBool::new(false),
             swept: AtomicBool::new(false),
             ended_handled: AtomicU64::new(0),
@@ -160,5 +163,6 @@ impl Pool {
         }
         self.swept.store(true, Ordering::SeqCst);
         self.drain_injector();
+        self.registry.clear();
     }
 }

@@ -105,6 +105,14 @@ fn port_type(item: &ItemStruct) -> TokenStream {
         // type's fields are each checked to be `Sendable`).
         unsafe impl ::isolate_core::Sendable for #port {}
 
+        impl ::isolate_core::Port for #port {
+            type Message = <#name as ::isolate_core::Isolate>::Message;
+
+            fn as_send_port(&self) -> &#raw {
+                &self.port
+            }
+        }
+
         // SAFETY: a marker that `#[isolate]` is on the struct; it promises nothing.
         unsafe impl ::isolate_core::__private::IsolateStruct for #name {}
 

@@ -1,0 +1,222 @@
+//! A group's named-port registry: `group.register(name, &port)` and a typed
+//! `group.lookup::<CounterPort>(name)`.
+//!
+//! A name maps to one live port. An isolate's names go when it ends, so a
+//! lookup never hands out a port to a dead isolate; a name whose port points
+//! elsewhere (a `ReceivePort`) is dropped from the registry once that port is
+//! found closed.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::port::SendPort;
+
+/// A port the registry can hold: [`SendPort<T>`] and every port that
+/// `#[isolate]` generates.
+pub trait Port: Clone + Send + Sync + 'static {
+    /// What the port carries.
+    type Message: Send + 'static;
+
+    /// The `SendPort` underneath.
+    fn as_send_port(&self) -> &SendPort<Self::Message>;
+}
+
+impl<T: Send + 'static> Port for SendPort<T> {
+    type Message = T;
+
+    fn as_send_port(&self) -> &SendPort<T> {
+        self
+    }
+}
+
+/// A registered port with its type erased.
+trait Entry: Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn type_name(&self) -> &'static str;
+    fn is_closed(&self) -> bool;
+}
+
+impl<P: Port> Entry for P {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<P>()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.as_send_port().is_closed()
+    }
+}
+
+struct Registered {
+    /// The isolate the port reaches, if it reaches one: its names are
+    /// removed when it ends.
+    isolate: Option<u64>,
+    port: Box<dyn Entry>,
+}
+
+/// The registry of one group.
+#[derive(Default)]
+pub(crate) struct Registry {
+    names: Mutex<HashMap<Arc<str>, Registered>>,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Registered>> {
+        self.names.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn register<P: Port>(&self, name: &str, port: &P) -> Result<(), RegisterError> {
+        let name: Arc<str> = Arc::from(name);
+        let isolate = port.as_send_port().isolate_id();
+        let replaced = {
+            let mut names = self.lock();
+            if let Some(existing) = names.get(&name)
+                && !existing.port.is_closed()
+            {
+                return Err(RegisterError::Taken {
+                    name: name.to_string(),
+                });
+            }
+            names.insert(
+                name.clone(),
+                Registered {
+                    isolate,
+                    port: Box::new(port.clone()),
+                },
+            )
+        };
+        // Dropped outside the lock: it may be a port's last clone.
+        drop(replaced);
+        port.as_send_port().note_registered(name);
+        Ok(())
+    }
+
+    pub(crate) fn lookup<P: Port>(&self, name: &str) -> Result<P, LookupError> {
+        let removed = {
+            let mut names = self.lock();
+            match names.get(name) {
+                None => None,
+                Some(entry) if entry.port.is_closed() => names.remove(name),
+                Some(entry) => {
+                    return match entry.port.as_any().downcast_ref::<P>() {
+                        Some(port) => Ok(port.clone()),
+                        None => Err(LookupError::WrongType {
+                            name: name.to_owned(),
+                            expected: std::any::type_name::<P>(),
+                            registered: entry.port.type_name(),
+                        }),
+                    };
+                }
+            }
+        };
+        drop(removed);
+        Err(LookupError::NotFound {
+            name: name.to_owned(),
+        })
+    }
+
+    pub(crate) fn unregister(&self, name: &str) -> bool {
+        let removed = self.lock().remove(name);
+        removed.is_some()
+    }
+
+    /// Removes `name` if it still belongs to isolate `id` (which ended).
+    pub(crate) fn forget(&self, name: &str, id: u64) {
+        let removed = {
+            let mut names = self.lock();
+            match names.get(name) {
+                Some(entry) if entry.isolate == Some(id) => names.remove(name),
+                _ => None,
+            }
+        };
+        drop(removed);
+    }
+
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .lock()
+            .iter()
+            .filter(|(_, entry)| !entry.port.is_closed())
+            .map(|(name, _)| name.to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Drops every entry (group shutdown).
+    pub(crate) fn clear(&self) {
+        let all = std::mem::take(&mut *self.lock());
+        drop(all);
+    }
+}
+
+/// Why [`IsolateGroup::register`](crate::IsolateGroup::register) refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegisterError {
+    /// A live port is already registered under this name.
+    Taken {
+        /// The name.
+        name: String,
+    },
+}
+
+impl fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegisterError::Taken { name } => write!(
+                f,
+                "the name `{name}` is taken by a live port: unregister it first, or pick another name"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RegisterError {}
+
+/// Why [`IsolateGroup::lookup`](crate::IsolateGroup::lookup) found no port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// No live port is registered under this name (its isolate may have
+    /// ended).
+    NotFound {
+        /// The name.
+        name: String,
+    },
+    /// A port of another type is registered under this name.
+    WrongType {
+        /// The name.
+        name: String,
+        /// The type asked for.
+        expected: &'static str,
+        /// The type registered.
+        registered: &'static str,
+    },
+}
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LookupError::NotFound { name } => write!(
+                f,
+                "no live port is registered as `{name}` (it was never registered, or its isolate has ended)"
+            ),
+            LookupError::WrongType {
+                name,
+                expected,
+                registered,
+            } => write!(
+                f,
+                "`{name}` is registered as a `{registered}`, not a `{expected}`: look it up with that type"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LookupError {}
