@@ -10,13 +10,14 @@ use std::thread::JoinHandle;
 use crate::control::SpawnOptions;
 use crate::error::BuildError;
 use crate::handle::IsolateHandle;
-use crate::introspect::{GroupStats, IsolateInfo};
+use crate::introspect::{GroupStats, IsolateInfo, ShutdownReport};
 use crate::isolate::{Handled, Isolate};
 use crate::port::SendPort;
 use crate::registry::{LookupError, Port, RegisterError};
 use crate::scheduler::cell::Cell;
 use crate::scheduler::pool::Pool;
 use crate::sendable::Sendable;
+use std::time::Duration;
 
 /// A group of isolates sharing a pool of worker threads (Dart's isolate
 /// group).
@@ -56,12 +57,18 @@ struct Owner {
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
+impl Owner {
+    fn take_threads(&self) -> Vec<JoinHandle<()>> {
+        match self.threads.lock() {
+            Ok(mut threads) => std::mem::take(&mut *threads),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+}
+
 impl Drop for Owner {
     fn drop(&mut self) {
-        let threads = match self.threads.get_mut() {
-            Ok(threads) => std::mem::take(threads),
-            Err(poisoned) => std::mem::take(poisoned.into_inner()),
-        };
+        let threads = self.take_threads();
         self.pool.shutdown(threads);
     }
 }
@@ -343,6 +350,51 @@ impl IsolateGroup {
     /// The names of the live ports in the registry, sorted.
     pub fn registered(&self) -> Vec<String> {
         self.owner.pool.registry.names()
+    }
+
+    /// Stops the group now, for every handle: no isolate is spawned in it any
+    /// more (a spawn returns a port that is already closed), the isolates
+    /// finish the message they are handling and handle no other, every
+    /// pending ask fails with [`ReplyError::Dropped`](crate::ReplyError::Dropped),
+    /// exit listeners are told, and the worker threads are joined before
+    /// this returns. Dropping the last handle does the same.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::prelude::*;
+    ///
+    /// async fn forever(_: ()) { std::future::pending::<()>().await }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let handle = group.spawn_fn(forever, ());
+    /// let report = group.shutdown();
+    /// assert!(report.is_clean());
+    /// assert!(handle.is_finished());
+    /// assert!(group.is_empty());
+    /// ```
+    pub fn shutdown(&self) -> ShutdownReport {
+        let threads = self.owner.take_threads();
+        let (still_running, workers_left_running) = self.owner.pool.shutdown_within(threads, None);
+        ShutdownReport {
+            still_running,
+            workers_left_running,
+        }
+    }
+
+    /// As [`shutdown`](Self::shutdown), but waits at most `timeout` for
+    /// handlers in the middle of a message to return. A thread cannot be
+    /// interrupted: the report lists the isolates whose handler is still
+    /// running and the worker threads left behind; each such isolate is
+    /// stopped as soon as its handler returns.
+    pub fn shutdown_timeout(&self, timeout: Duration) -> ShutdownReport {
+        let threads = self.owner.take_threads();
+        let (still_running, workers_left_running) =
+            self.owner.pool.shutdown_within(threads, Some(timeout));
+        ShutdownReport {
+            still_running,
+            workers_left_running,
+        }
     }
 
     /// Whether the group has no live isolate.

@@ -50,3 +50,23 @@ pub struct GroupStats {
     /// Messages handled since the group started, by live and ended isolates.
     pub messages_handled: u64,
 }
+
+/// What [`IsolateGroup::shutdown`](crate::IsolateGroup::shutdown) found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Isolates whose handler had not returned when the wait ended (only
+    /// with [`shutdown_timeout`](crate::IsolateGroup::shutdown_timeout)).
+    /// They are stopped as soon as their handler returns.
+    pub still_running: Vec<IsolateInfo>,
+    /// Worker threads not joined because they were still in such a
+    /// handler; each exits on its own afterwards.
+    pub workers_left_running: Vec<String>,
+}
+
+impl ShutdownReport {
+    /// Whether every worker finished in time and was joined.
+    pub fn is_clean(&self) -> bool {
+        self.still_running.is_empty() && self.workers_left_running.is_empty()
+    }
+}

@@ -136,7 +136,7 @@ pub use error::{
 };
 pub use group::{IsolateGroup, IsolateGroupBuilder};
 pub use handle::{IsolateHandle, current};
-pub use introspect::{GroupStats, IsolateInfo, IsolateState};
+pub use introspect::{GroupStats, IsolateInfo, IsolateState, ShutdownReport};
 pub use isolate::{Handled, Isolate};
 pub use port::{ReceivePort, SendPort};
 pub use registry::{LookupError, Port, RegisterError};

@@ -305,6 +305,10 @@ impl<I: Isolate> Cell<I> {
             if budget == 0 {
                 return Outcome::Yield;
             }
+            // Once the group shuts down, the message in hand was the last.
+            if self.pool.is_shutting_down() {
+                return Outcome::Idle;
+            }
             let message = match self.mailbox.pop() {
                 Some(message) => message,
                 // Senders push before they let go of their port, so once the

@@ -12,7 +12,14 @@ use super::idle::Idle;
 use super::owned::Owned;
 use super::task::TaskRef;
 use super::worker;
+use crate::introspect::{IsolateInfo, IsolateState};
 use crate::registry::Registry;
+use std::sync::{Condvar, Mutex as StdMutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+fn lock(mutex: &StdMutex<usize>) -> MutexGuard<'_, usize> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 use crate::sync::{AtomicBool, Ordering};
 
 /// The state a group's workers and isolates share.
@@ -25,6 +32,9 @@ pub(crate) struct Pool {
     pub(crate) idle: Idle,
     pub(crate) owned: Owned,
     pub(crate) registry: Registry,
+    /// Worker threads that have exited, for `shutdown_within`.
+    exited: StdMutex<usize>,
+    exited_changed: Condvar,
     shutdown: AtomicBool,
     /// Set once shutdown has stopped every isolate; from then on, whoever
     /// pushes to the injector drains it (see `inject`).
@@ -67,6 +77,8 @@ impl Pool {
             idle: Idle::new(parkers.iter().map(|p| p.unparker().clone()).collect()),
             owned: Owned::new(workers),
             registry: Registry::default(),
+            exited: StdMutex::new(0),
+            exited_changed: Condvar::new(),
             shutdown: AtomicBool::new(false),
             swept: AtomicBool::new(false),
             ended_handled: AtomicU64::new(0),
@@ -146,16 +158,58 @@ impl Pool {
     /// calling worker can be (when a handler dropped the last handle), and
     /// that run stops its isolate itself once the handler returns.
     pub(crate) fn shutdown(&self, threads: Vec<JoinHandle<()>>) {
+        self.shutdown_within(threads, None);
+    }
+
+    /// As `shutdown`, but waits at most `timeout` for the workers to finish
+    /// the runs they are in. Returns the isolates still running then, and
+    /// the names of the worker threads left behind (they exit on their own
+    /// once their handler returns).
+    pub(crate) fn shutdown_within(
+        &self,
+        threads: Vec<JoinHandle<()>>,
+        timeout: Option<Duration>,
+    ) -> (Vec<IsolateInfo>, Vec<String>) {
         self.shutdown.store(true, Ordering::SeqCst);
         self.idle.notify_all();
         let me = std::thread::current().id();
-        for thread in threads {
-            if thread.thread().id() != me {
+        let others: Vec<JoinHandle<()>> = threads
+            .into_iter()
+            .filter(|thread| thread.thread().id() != me)
+            .collect();
+        if let Some(timeout) = timeout {
+            let deadline = Instant::now() + timeout;
+            let mut exited = lock(&self.exited);
+            while *exited < others.len() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                exited = match self.exited_changed.wait_timeout(exited, left) {
+                    Ok((guard, _)) => guard,
+                    Err(poisoned) => poisoned.into_inner().0,
+                };
+            }
+        }
+        let mut stuck = Vec::new();
+        for thread in others {
+            if timeout.is_none() || thread.is_finished() {
                 // A worker that panicked has already reported it; there is
                 // nothing more to do with the payload here.
                 let _ = thread.join();
+            } else {
+                stuck.push(thread.thread().name().unwrap_or("worker").to_owned());
             }
         }
+        // What is still running now is in a handler that did not return in
+        // time; the sweep leaves it to its worker, which stops it after.
+        let running: Vec<IsolateInfo> = self
+            .owned
+            .snapshot()
+            .iter()
+            .map(|task| task.info())
+            .filter(|info| info.state == IsolateState::Running)
+            .collect();
         // A worklist, not recursion: tearing one isolate down can wake the
         // next (its last port dropped), which only lands in the injector.
         for task in self.owned.close() {
@@ -164,5 +218,12 @@ impl Pool {
         self.swept.store(true, Ordering::SeqCst);
         self.drain_injector();
         self.registry.clear();
+        (running, stuck)
+    }
+
+    /// A worker thread is about to exit.
+    pub(crate) fn worker_exited(&self) {
+        *lock(&self.exited) += 1;
+        self.exited_changed.notify_all();
     }
 }
