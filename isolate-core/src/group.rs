@@ -17,6 +17,7 @@ use crate::registry::{LookupError, Port, RegisterError};
 use crate::scheduler::cell::Cell;
 use crate::scheduler::pool::Pool;
 use crate::sendable::Sendable;
+use crate::timer::Timer;
 use std::time::Duration;
 
 /// A group of isolates sharing a pool of worker threads (Dart's isolate
@@ -350,6 +351,123 @@ impl IsolateGroup {
     /// The names of the live ports in the registry, sorted.
     pub fn registered(&self) -> Vec<String> {
         self.owner.pool.registry.names()
+    }
+
+    /// Sends `message` to `port` after `delay`, from the group's timer
+    /// thread (one per group, started on first use). Returns a [`Timer`]
+    /// that can cancel the send; dropping it does not.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use isolate_core::prelude::*;
+    ///
+    /// let group = IsolateGroup::new();
+    /// let mut inbox = ReceivePort::new();
+    /// group.send_after(&inbox.send_port(), Duration::from_millis(10), "later");
+    /// let cancelled = group.send_after(&inbox.send_port(), Duration::from_millis(10), "never");
+    /// cancelled.cancel();
+    /// assert_eq!(inbox.recv(), Ok("later"));
+    /// ```
+    pub fn send_after<P: Port>(&self, port: &P, delay: Duration, message: P::Message) -> Timer
+    where
+        P::Message: Sendable,
+    {
+        let port = port.as_send_port().clone();
+        let mut message = Some(message);
+        self.owner.pool.timers.schedule(
+            &self.owner.pool.name,
+            delay,
+            None,
+            Box::new(move || {
+                if let Some(message) = message.take() {
+                    let _ = port.send(message);
+                }
+                false
+            }),
+        )
+    }
+
+    /// Sends a clone of `message` to `port` every `period`, starting one
+    /// period from now, until the [`Timer`] is cancelled or the port closes.
+    /// A tick that falls behind is not repeated to catch up.
+    pub fn send_interval<P: Port>(&self, port: &P, period: Duration, message: P::Message) -> Timer
+    where
+        P::Message: Sendable + Clone,
+    {
+        let port = port.as_send_port().clone();
+        self.owner.pool.timers.schedule(
+            &self.owner.pool.name,
+            period,
+            Some(period),
+            Box::new(move || port.send(message.clone()).is_ok()),
+        )
+    }
+
+    /// Runs `action(data)` on the timer thread after `delay`: the form for
+    /// typed ports, whose messages are their methods.
+    ///
+    /// `action` captures nothing (pass what it needs in `data`) and should
+    /// only send: it runs on the group's single timer thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use isolate_core::prelude::*;
+    ///
+    /// #[isolate]
+    /// #[derive(Default)]
+    /// struct Clock { ticks: u32 }
+    ///
+    /// #[isolate]
+    /// impl Clock {
+    ///     #[message]
+    ///     fn tick(&mut self) { self.ticks += 1 }
+    ///     #[message]
+    ///     fn ticks(&self) -> u32 { self.ticks }
+    /// }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let clock = group.spawn(Clock::default());
+    /// let mut done = ReceivePort::new();
+    /// group.after(Duration::from_millis(5), (clock.clone(), done.send_port()), |(clock, done)| {
+    ///     let _ = clock.tick();
+    ///     let _ = done.send(());
+    /// });
+    /// done.recv()?;
+    /// assert_eq!(clock.ticks().wait(), Ok(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn after<D: Sendable>(&self, delay: Duration, data: D, action: fn(D)) -> Timer {
+        let mut data = Some(data);
+        self.owner.pool.timers.schedule(
+            &self.owner.pool.name,
+            delay,
+            None,
+            Box::new(move || {
+                if let Some(data) = data.take() {
+                    action(data);
+                }
+                false
+            }),
+        )
+    }
+
+    /// Runs `action(&data)` on the timer thread every `period`, starting one
+    /// period from now, until the [`Timer`] is cancelled. See
+    /// [`after`](Self::after).
+    pub fn every<D: Sendable>(&self, period: Duration, data: D, action: fn(&D)) -> Timer {
+        self.owner.pool.timers.schedule(
+            &self.owner.pool.name,
+            period,
+            Some(period),
+            Box::new(move || {
+                action(&data);
+                true
+            }),
+        )
     }
 
     /// Stops the group now, for every handle: no isolate is spawned in it any

@@ -126,6 +126,7 @@ mod scheduler;
 mod sendable;
 mod shared;
 mod sync;
+mod timer;
 
 pub mod prelude;
 
@@ -144,6 +145,7 @@ pub use reply::{Reply, ReplySender};
 pub use run::{RunFuture, exit, run, run_async, run_with, run_with_async};
 pub use sendable::{Immutable, Sendable};
 pub use shared::Shared;
+pub use timer::Timer;
 
 #[cfg(feature = "macros")]
 pub use isolate_macros::{isolate, message};

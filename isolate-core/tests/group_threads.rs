@@ -22,6 +22,12 @@ fn dropping_a_group_joins_its_worker_threads() {
         let group = IsolateGroup::builder().workers(3).build().unwrap();
         let counter = group.spawn(Counter::default());
         counter.send(CounterMsg::Add(1)).unwrap();
+        // A timer starts the group's timer thread, which must go too.
+        group.send_after(
+            &counter,
+            std::time::Duration::from_secs(3600),
+            CounterMsg::Add(1),
+        );
         assert_eq!(counter.ask(CounterMsg::Total).wait_timeout(PATIENCE), Ok(1));
         drop(group);
     }

@@ -14,6 +14,7 @@ use super::task::TaskRef;
 use super::worker;
 use crate::introspect::{IsolateInfo, IsolateState};
 use crate::registry::Registry;
+use crate::timer::Timers;
 use std::sync::{Condvar, Mutex as StdMutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,7 @@ pub(crate) struct Pool {
     pub(crate) idle: Idle,
     pub(crate) owned: Owned,
     pub(crate) registry: Registry,
+    pub(crate) timers: Timers,
     /// Worker threads that have exited, for `shutdown_within`.
     exited: StdMutex<usize>,
     exited_changed: Condvar,
@@ -77,6 +79,7 @@ impl Pool {
             idle: Idle::new(parkers.iter().map(|p| p.unparker().clone()).collect()),
             owned: Owned::new(workers),
             registry: Registry::default(),
+            timers: Timers::default(),
             exited: StdMutex::new(0),
             exited_changed: Condvar::new(),
             shutdown: AtomicBool::new(false),
@@ -172,6 +175,8 @@ impl Pool {
     ) -> (Vec<IsolateInfo>, Vec<String>) {
         self.shutdown.store(true, Ordering::SeqCst);
         self.idle.notify_all();
+        // No timer fires into a stopping group; pending ones are dropped.
+        self.timers.stop();
         let me = std::thread::current().id();
         let others: Vec<JoinHandle<()>> = threads
             .into_iter()

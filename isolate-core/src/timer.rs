@@ -1,0 +1,201 @@
+//! Timers: `send_after`, `send_interval`, `after` and `every`, driven by one
+//! timer thread per group, started on first use (a group that never uses a
+//! timer has no such thread) and joined when the group shuts down.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A scheduled send, from [`IsolateGroup::send_after`](crate::IsolateGroup::send_after)
+/// and its siblings. Dropping it does not cancel it; [`cancel`](Timer::cancel) does.
+#[derive(Clone)]
+pub struct Timer {
+    cancelled: Arc<AtomicBool>,
+}
+
+impl Timer {
+    /// Stops the timer: a pending send does not happen, an interval stops.
+    /// Returns `false` if it was already cancelled.
+    pub fn cancel(&self) -> bool {
+        !self.cancelled.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether [`cancel`](Timer::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timer")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+/// What a due timer does: returns `false` to stop (its port closed).
+type Action = Box<dyn FnMut() -> bool + Send>;
+
+struct Entry {
+    action: Action,
+    period: Option<Duration>,
+    cancelled: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Queue {
+    due: BinaryHeap<Reverse<(Instant, u64)>>,
+    entries: HashMap<u64, Entry>,
+    next: u64,
+    stopped: bool,
+}
+
+/// A group's timer thread and its queue.
+#[derive(Default)]
+pub(crate) struct Timers {
+    queue: Arc<(Mutex<Queue>, Condvar)>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Timers {
+    /// Schedules `action` after `delay`, then every `period` if given. In a
+    /// group that is shutting down, the timer comes back already cancelled.
+    pub(crate) fn schedule(
+        &self,
+        name: &str,
+        delay: Duration,
+        period: Option<Duration>,
+        action: Action,
+    ) -> Timer {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let timer = Timer {
+            cancelled: cancelled.clone(),
+        };
+        let (queue, wake) = &*self.queue;
+        {
+            let mut queue = lock(queue);
+            if queue.stopped {
+                timer.cancel();
+                return timer;
+            }
+            let id = queue.next;
+            queue.next += 1;
+            queue.due.push(Reverse((Instant::now() + delay, id)));
+            queue.entries.insert(
+                id,
+                Entry {
+                    action,
+                    period,
+                    cancelled,
+                },
+            );
+        }
+        wake.notify_one();
+        self.start(name);
+        timer
+    }
+
+    fn start(&self, name: &str) {
+        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
+        if thread.is_some() {
+            return;
+        }
+        let queue = self.queue.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{name}-timer"))
+            .spawn(move || run(&queue));
+        match spawned {
+            Ok(handle) => *thread = Some(handle),
+            // Without a thread, timers cannot fire: cancel them all rather
+            // than let senders wait for sends that never come.
+            Err(_) => {
+                let entries = std::mem::take(&mut lock(&self.queue.0).entries);
+                for entry in entries.values() {
+                    entry.cancelled.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    /// Stops the thread, drops every pending timer and joins the thread
+    /// (unless called from it).
+    pub(crate) fn stop(&self) {
+        let entries = {
+            let mut queue = lock(&self.queue.0);
+            queue.stopped = true;
+            queue.due.clear();
+            std::mem::take(&mut queue.entries)
+        };
+        self.queue.1.notify_all();
+        drop(entries);
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The timer thread: sleeps until the earliest deadline, runs what is due.
+fn run(shared: &(Mutex<Queue>, Condvar)) {
+    let (queue, wake) = shared;
+    let mut guard = lock(queue);
+    loop {
+        if guard.stopped {
+            return;
+        }
+        let now = Instant::now();
+        match guard.due.peek().copied() {
+            None => {
+                guard = wake.wait(guard).unwrap_or_else(PoisonError::into_inner);
+            }
+            Some(Reverse((deadline, _))) if deadline > now => {
+                guard = wake
+                    .wait_timeout(guard, deadline - now)
+                    .map(|(guard, _)| guard)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+            }
+            Some(Reverse((deadline, id))) => {
+                guard.due.pop();
+                let Some(mut entry) = guard.entries.remove(&id) else {
+                    continue;
+                };
+                if entry.cancelled.load(Ordering::Acquire) {
+                    continue;
+                }
+                // The action runs without the lock: it sends to a port,
+                // which may lead to code that schedules another timer.
+                drop(guard);
+                let alive =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (entry.action)()))
+                        .unwrap_or(false);
+                guard = lock(queue);
+                match entry.period {
+                    Some(period) if alive && !guard.stopped => {
+                        // The next tick is a period after this deadline, not
+                        // after now, so an interval does not drift; a tick
+                        // that fell behind is not repeated to catch up.
+                        let next = (deadline + period).max(Instant::now());
+                        guard.due.push(Reverse((next, id)));
+                        guard.entries.insert(id, entry);
+                    }
+                    _ => entry.cancelled.store(true, Ordering::Release),
+                }
+            }
+        }
+    }
+}
