@@ -109,6 +109,11 @@
 //!
 //! - `macros` (default): re-exports `#[message]` and `#[isolate]` from
 //!   `isolate-macros`.
+//! - `tracing` (opt-in): a `tracing` span per isolate run (`isolate`, at
+//!   `DEBUG`, with its id, group and name) and per message (`message`, at
+//!   `TRACE`), and events for spawns, panics (`ERROR`) and kills. Without a
+//!   subscriber it costs about 60 instructions per message (a ping-pong
+//!   message is about 470), which is why it is not on by default.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
@@ -127,6 +132,7 @@ mod sendable;
 mod shared;
 mod sync;
 mod timer;
+mod trace;
 
 pub mod prelude;
 

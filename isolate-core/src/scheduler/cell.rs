@@ -25,6 +25,7 @@ use crate::error::{RemoteError, RemoteErrorKind};
 use crate::handle::IsolateHandle;
 use crate::introspect::{IsolateInfo, IsolateState};
 use crate::isolate::{Handled, Isolate};
+use crate::trace;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 /// Messages handled in one run before the isolate yields its worker, so that
@@ -141,6 +142,7 @@ impl<I: Isolate> Cell<I> {
                 }),
             })
         });
+        trace::spawned(id, &pool.name);
         if !registered {
             // The group is shutting down: the isolate never starts.
             cell.shutdown();
@@ -188,6 +190,12 @@ impl<I: Isolate> Cell<I> {
     pub(crate) fn controls(&self) -> &Controls {
         self.controls
             .get_or_init(|| Box::new(Controls::new(SpawnOptions::default())))
+    }
+
+    /// The name given at spawn, if any.
+    fn name(&self) -> Option<&str> {
+        self.existing_controls()
+            .and_then(|controls| controls.name.as_deref())
     }
 
     /// The control state if it exists.
@@ -243,10 +251,12 @@ impl<I: Isolate> Cell<I> {
         let error = RemoteError::new(RemoteErrorKind::Panicked, panic_message(&*payload));
         // Dropping the payload may itself panic; contain that.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-        match self.existing_controls() {
+        let fatal = match self.existing_controls() {
             Some(controls) => controls.report_error(&error),
             None => true,
-        }
+        };
+        trace::panicked(self.id, error.message(), fatal);
+        fatal
     }
 
     /// Handles messages and polls the async handler until there is nothing
@@ -257,6 +267,7 @@ impl<I: Isolate> Cell<I> {
         let core = self.core.get();
         let mut waker: Option<Waker> = None;
         let mut budget = BUDGET;
+        let traced = trace::active();
         loop {
             // The control lane overtakes everything else.
             if let Some(controls) = self.existing_controls()
@@ -267,7 +278,10 @@ impl<I: Isolate> Cell<I> {
                 match controls.serve(boundary) {
                     Verdict::Go => {}
                     Verdict::Paused => return Outcome::Idle,
-                    Verdict::Kill => return Outcome::Exit,
+                    Verdict::Kill => {
+                        trace::killed(self.id);
+                        return Outcome::Exit;
+                    }
                 }
             }
             // An async handler in flight goes first: the next message waits.
@@ -323,14 +337,19 @@ impl<I: Isolate> Cell<I> {
             // Counted before the handler runs, so that whoever it answers
             // sees the count include its message. Only the run holder writes
             // the counter: a load and a store, no read-modify-write.
-            self.handled
-                .store(self.handled.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            let seq = self.handled.load(Ordering::Relaxed) + 1;
+            self.handled.store(seq, Ordering::Relaxed);
             // SAFETY: we hold the run and no future is in flight (it was
             // polled to completion above), so nothing else borrows `isolate`.
             let Some(isolate) = (unsafe { &mut (*core).isolate }) else {
                 return Outcome::Exit;
             };
-            match catch_unwind(AssertUnwindSafe(|| isolate.handle(message))) {
+            let handled = trace::within(
+                traced,
+                || trace::message_span(seq),
+                || catch_unwind(AssertUnwindSafe(|| isolate.handle(message))),
+            );
+            match handled {
                 Ok(Handled::Done) => {}
                 Ok(Handled::Async(future)) => {
                     // SAFETY: the future borrows `isolate` (at most), which
@@ -398,11 +417,15 @@ impl<I: Isolate> Task for Cell<I> {
         if !self.state.start_run() {
             return;
         }
-        let outcome = {
-            let _guard = RunGuard::enter();
-            let _current = crate::handle::enter(IsolateHandle::new(self.clone()));
-            self.run_core()
-        };
+        let outcome = trace::within(
+            trace::active(),
+            || trace::run_span(self.id, &self.pool.name, self.name()),
+            || {
+                let _guard = RunGuard::enter();
+                let _current = crate::handle::enter(IsolateHandle::new(self.clone()));
+                self.run_core()
+            },
+        );
         match outcome {
             Outcome::Idle => match self.state.finish_run() {
                 Finish::Idle => {
