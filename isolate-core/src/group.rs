@@ -492,12 +492,7 @@ impl IsolateGroup {
     /// assert!(group.is_empty());
     /// ```
     pub fn shutdown(&self) -> ShutdownReport {
-        let threads = self.owner.take_threads();
-        let (still_running, workers_left_running) = self.owner.pool.shutdown_within(threads, None);
-        ShutdownReport {
-            still_running,
-            workers_left_running,
-        }
+        self.shutdown_within(None)
     }
 
     /// As [`shutdown`](Self::shutdown), but waits at most `timeout` for
@@ -506,9 +501,13 @@ impl IsolateGroup {
     /// running and the worker threads left behind; each such isolate is
     /// stopped as soon as its handler returns.
     pub fn shutdown_timeout(&self, timeout: Duration) -> ShutdownReport {
+        self.shutdown_within(Some(timeout))
+    }
+
+    fn shutdown_within(&self, timeout: Option<Duration>) -> ShutdownReport {
         let threads = self.owner.take_threads();
         let (still_running, workers_left_running) =
-            self.owner.pool.shutdown_within(threads, Some(timeout));
+            self.owner.pool.shutdown_within(threads, timeout);
         ShutdownReport {
             still_running,
             workers_left_running,

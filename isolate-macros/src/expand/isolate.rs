@@ -12,9 +12,10 @@ pub(crate) fn isolate(item: &IsolateItem) -> TokenStream {
     match item {
         IsolateItem::Struct(item, fields) => {
             let mut tokens = port_type(item);
-            tokens.extend(super::message::sendable_checks(
+            tokens.extend(super::message::marker_impl(
                 &syn::DeriveInput::from(item.clone()),
                 fields,
+                super::message::Marker::Sendable,
             ));
             tokens
         }

@@ -2,7 +2,7 @@
 //! with bounds on its type parameters, and one check per field.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{GenericParam, parse_quote};
 
@@ -13,72 +13,64 @@ pub(crate) fn message(message: &Message) -> TokenStream {
         unreachable!("validation accepts only message types")
     };
     let item = &ty.item;
-    let name = &item.ident;
-    let immutable = message.args.immutable.is_some();
-
-    let with_bound = |bound: syn::Path| {
-        let mut generics = item.generics.clone();
-        for param in &mut generics.params {
-            if let GenericParam::Type(param) = param {
-                param.bounds.push(parse_quote!(#bound));
-            }
-        }
-        generics
-    };
-    let immutable_items = immutable.then(|| {
-        let immutable_generics = with_bound(parse_quote!(::isolate_core::Immutable));
-        let (impl_generics, ty_generics, where_clause) = immutable_generics.split_for_impl();
-        let checks = ty.fields.iter().map(|field| {
-            let field_ty = &field.ty;
-            quote_spanned! {field_ty.span()=>
-                ::isolate_core::__private::assert_immutable::<#field_ty>();
-            }
-        });
-        quote! {
-            // SAFETY: every field is checked to be `Immutable` below.
-            unsafe impl #impl_generics ::isolate_core::Immutable for #name #ty_generics #where_clause {}
-
-            const _: () = {
-                #[allow(dead_code, clippy::extra_unused_type_parameters)]
-                fn __assert_fields_immutable #impl_generics () #where_clause {
-                    #(#checks)*
-                }
-            };
-        }
-    });
-
-    let sendable = sendable_checks(item, &ty.fields);
+    let sendable = marker_impl(item, &ty.fields, Marker::Sendable);
+    let immutable = message
+        .args
+        .immutable
+        .map(|_| marker_impl(item, &ty.fields, Marker::Immutable));
     quote! {
         #item
         #sendable
-        #immutable_items
+        #immutable
     }
 }
 
-/// `unsafe impl Sendable` for `item`, with a `Sendable` bound on each type
-/// parameter and one check per field, at the field's span.
-pub(crate) fn sendable_checks(item: &syn::DeriveInput, fields: &[Field]) -> TokenStream {
+/// One of the two marker traits a message type can derive.
+#[derive(Clone, Copy)]
+pub(crate) enum Marker {
+    Sendable,
+    Immutable,
+}
+
+/// `unsafe impl Sendable` (or `Immutable`) for `item`, with that bound on
+/// each type parameter and one check per field, at the field's span, so that
+/// an error points at the field.
+pub(crate) fn marker_impl(
+    item: &syn::DeriveInput,
+    fields: &[Field],
+    marker: Marker,
+) -> TokenStream {
+    let (word, assert) = match marker {
+        Marker::Sendable => ("Sendable", "assert_sendable"),
+        Marker::Immutable => ("Immutable", "assert_immutable"),
+    };
+    let trait_ident = format_ident!("{}", word);
+    let assert = format_ident!("{}", assert);
+    let check_fn = format_ident!("__assert_fields_{}", word.to_lowercase());
     let name = &item.ident;
     let mut generics = item.generics.clone();
     for param in &mut generics.params {
         if let GenericParam::Type(param) = param {
-            param.bounds.push(parse_quote!(::isolate_core::Sendable));
+            param
+                .bounds
+                .push(parse_quote!(::isolate_core::#trait_ident));
         }
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let checks = fields.iter().map(|field| {
         let field_ty = &field.ty;
         quote_spanned! {field_ty.span()=>
-            ::isolate_core::__private::assert_sendable::<#field_ty>();
+            ::isolate_core::__private::#assert::<#field_ty>();
         }
     });
+    // SAFETY (of the generated impl): every field is checked to be `word`
+    // by the function below, which compiles only if each check holds.
     quote! {
-        // SAFETY: every field is checked to be `Sendable` below.
-        unsafe impl #impl_generics ::isolate_core::Sendable for #name #ty_generics #where_clause {}
+        unsafe impl #impl_generics ::isolate_core::#trait_ident for #name #ty_generics #where_clause {}
 
         const _: () = {
             #[allow(dead_code, clippy::extra_unused_type_parameters)]
-            fn __assert_fields_sendable #impl_generics () #where_clause {
+            fn #check_fn #impl_generics () #where_clause {
                 #(#checks)*
             }
         };
