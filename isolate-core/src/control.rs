@@ -185,7 +185,7 @@ impl Listener {
         }
     }
 
-    fn fire(self) {
+    pub(crate) fn fire(self) {
         (self.send)();
     }
 }
@@ -194,6 +194,8 @@ impl Listener {
 pub(crate) enum Request {
     Kill,
     Ping(Listener),
+    /// A supervisor restarts this isolate (a sibling failed).
+    Restart,
 }
 
 /// Bits of `Controls::flags`, read without the lock on every message.
@@ -229,6 +231,8 @@ pub(crate) enum Verdict {
     Go,
     Paused,
     Kill,
+    /// Replace the isolate's value with a fresh one (supervision).
+    Restart,
 }
 
 impl Controls {
@@ -274,6 +278,16 @@ impl Controls {
                 self.flags.fetch_or(PENDING, Ordering::AcqRel);
             }
         }
+    }
+
+    /// Queues a restart, served at the next message boundary.
+    pub(crate) fn restart(&self) {
+        let mut state = self.lock();
+        if state.exited {
+            return;
+        }
+        state.next_event.push_back(Request::Restart);
+        self.flags.fetch_or(PENDING, Ordering::AcqRel);
     }
 
     pub(crate) fn ping(&self, listener: Listener, priority: Priority) {
@@ -386,11 +400,12 @@ impl Controls {
         }
         if flags & PENDING != 0 {
             let mut fired = Vec::new();
+            let mut restart = false;
             let kill = {
                 let mut state = self.lock();
-                let mut kill = take(&mut state.immediate, &mut fired);
+                let mut kill = take(&mut state.immediate, &mut fired, &mut restart);
                 if boundary && !kill {
-                    kill = take(&mut state.next_event, &mut fired);
+                    kill = take(&mut state.next_event, &mut fired, &mut restart);
                 }
                 if state.immediate.is_empty() && state.next_event.is_empty() {
                     self.flags.fetch_and(!PENDING, Ordering::AcqRel);
@@ -403,6 +418,9 @@ impl Controls {
             }
             if kill {
                 return Verdict::Kill;
+            }
+            if restart {
+                return Verdict::Restart;
             }
         }
         if self.flags.load(Ordering::Acquire) & PAUSED != 0 {
@@ -450,10 +468,11 @@ impl Controls {
 
 /// Moves the pings of `queue` into `fired`, up to a kill. Returns whether it
 /// met a kill (which stays served: the isolate ends).
-fn take(queue: &mut VecDeque<Request>, fired: &mut Vec<Listener>) -> bool {
+fn take(queue: &mut VecDeque<Request>, fired: &mut Vec<Listener>, restart: &mut bool) -> bool {
     while let Some(request) = queue.pop_front() {
         match request {
             Request::Ping(listener) => fired.push(listener),
+            Request::Restart => *restart = true,
             Request::Kill => return true,
         }
     }

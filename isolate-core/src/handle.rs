@@ -216,6 +216,12 @@ impl IsolateHandle {
         }
     }
 
+    /// Asks a supervised isolate to restart at its next message boundary.
+    pub(crate) fn request_restart(&self) {
+        self.target.controls().restart();
+        self.target.clone().wake();
+    }
+
     /// Whether some capability holds the isolate paused.
     pub fn is_paused(&self) -> bool {
         self.target

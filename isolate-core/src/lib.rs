@@ -130,6 +130,7 @@ mod run;
 mod scheduler;
 mod sendable;
 mod shared;
+mod supervisor;
 mod sync;
 mod timer;
 mod trace;
@@ -151,6 +152,7 @@ pub use reply::{Reply, ReplySender};
 pub use run::{RunFuture, exit, run, run_async, run_with, run_with_async};
 pub use sendable::{Immutable, Sendable};
 pub use shared::Shared;
+pub use supervisor::{Strategy, Supervisor, SupervisorBuilder};
 pub use timer::Timer;
 
 #[cfg(feature = "macros")]

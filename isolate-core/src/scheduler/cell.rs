@@ -25,6 +25,7 @@ use crate::error::{RemoteError, RemoteErrorKind};
 use crate::handle::IsolateHandle;
 use crate::introspect::{IsolateInfo, IsolateState};
 use crate::isolate::{Handled, Isolate};
+use crate::supervisor::{self, Decision};
 use crate::trace;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 
@@ -44,7 +45,15 @@ pub(crate) struct Cell<I: Isolate> {
     controls: LazyControls,
     /// Messages handled; written only by the run holder, read by anyone.
     handled: AtomicU64,
+    /// The factory and supervisor of a supervised isolate.
+    supervised: Option<Box<Supervised<I>>>,
     core: UnsafeCell<Core<I>>,
+}
+
+/// How a supervised isolate is rebuilt, and who decides.
+pub(crate) struct Supervised<I> {
+    pub(crate) factory: fn() -> I,
+    pub(crate) supervisor: Arc<supervisor::Core>,
 }
 
 struct Core<I> {
@@ -114,6 +123,7 @@ impl<I: Isolate> Cell<I> {
         senders: usize,
         future: Option<BoxFuture>,
         options: SpawnOptions,
+        supervised: Option<Supervised<I>>,
     ) -> Arc<Self> {
         let controls = LazyControls::new();
         if options.needs_controls() {
@@ -136,6 +146,7 @@ impl<I: Isolate> Cell<I> {
                 mailbox: Mailbox::new(senders),
                 controls,
                 handled: AtomicU64::new(0),
+                supervised: supervised.map(Box::new),
                 core: UnsafeCell::new(Core {
                     future,
                     isolate: Some(isolate),
@@ -244,7 +255,7 @@ impl<I: Isolate> Cell<I> {
     }
 
     /// Reports an uncaught panic. Returns whether the isolate must end.
-    fn fail(&self, payload: Box<dyn Any + Send>) -> bool {
+    fn fail(self: &Arc<Self>, payload: Box<dyn Any + Send>) -> bool {
         if payload.is::<ExitSignal>() {
             return true;
         }
@@ -256,7 +267,56 @@ impl<I: Isolate> Cell<I> {
             None => true,
         };
         trace::panicked(self.id, error.message(), fatal);
-        fatal
+        if !fatal {
+            return false;
+        }
+        let Some(supervised) = &self.supervised else {
+            return true;
+        };
+        match supervised.supervisor.child_failed(self.id) {
+            Decision::GiveUp => true,
+            Decision::Restart(pause) => {
+                if let Some((capability, delay)) = pause {
+                    self.controls().pause(&capability);
+                    let handle = IsolateHandle::new(self.clone());
+                    self.pool.timers.schedule(
+                        &self.pool.name,
+                        delay,
+                        None,
+                        Box::new(move || {
+                            handle.resume(&capability);
+                            false
+                        }),
+                    );
+                }
+                !self.restart_in_place()
+            }
+        }
+    }
+
+    /// Replaces the isolate's value with a fresh one from its factory,
+    /// keeping its mailbox, ports and id. Returns `false` when there is no
+    /// factory or it panicked: the isolate must end.
+    ///
+    /// Must only be called by the run holder.
+    fn restart_in_place(&self) -> bool {
+        let Some(supervised) = &self.supervised else {
+            return false;
+        };
+        let core = self.core.get();
+        // SAFETY: we hold the run (invariant 1). The future goes first, in
+        // place, since it may borrow the value (as in `teardown`).
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).future = None }));
+        // SAFETY: as above; no borrow of the value remains.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).isolate = None }));
+        match catch_unwind(supervised.factory) {
+            Ok(fresh) => {
+                // SAFETY: as above.
+                unsafe { (*core).isolate = Some(fresh) };
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Handles messages and polls the async handler until there is nothing
@@ -277,6 +337,12 @@ impl<I: Isolate> Cell<I> {
                 let boundary = unsafe { (*core).future.is_none() };
                 match controls.serve(boundary) {
                     Verdict::Go => {}
+                    Verdict::Restart => {
+                        if !self.restart_in_place() {
+                            return Outcome::Exit;
+                        }
+                        continue;
+                    }
                     Verdict::Paused => return Outcome::Idle,
                     Verdict::Kill => {
                         trace::killed(self.id);
@@ -403,6 +469,9 @@ impl<I: Isolate> Cell<I> {
         // The exit listeners, as the very last action. Pairs with the fence
         // in `add_exit_listener`.
         fence(Ordering::SeqCst);
+        if let Some(supervised) = &self.supervised {
+            supervised.supervisor.child_ended(self.id);
+        }
         if let Some(controls) = self.existing_controls() {
             for name in controls.take_registered() {
                 self.pool.registry.forget(&name, self.id);
