@@ -96,7 +96,7 @@ fn ten_thousand_isolates_survive_a_thousand_random_panics() {
             .iter()
             .enumerate()
             .map(|(i, port)| {
-                let crash_first = chaotic[i] && rng.next() % 2 == 0;
+                let crash_first = chaotic[i] && rng.next().is_multiple_of(2);
                 let crashed = crash_first.then(|| port.crash());
                 let added = port.add(1);
                 let crashed = crashed.or_else(|| chaotic[i].then(|| port.crash()));
