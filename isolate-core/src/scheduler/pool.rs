@@ -18,7 +18,7 @@ use crate::timer::Timers;
 use std::sync::{Condvar, Mutex as StdMutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-fn lock(mutex: &StdMutex<usize>) -> MutexGuard<'_, usize> {
+fn lock(mutex: &StdMutex<Vec<bool>>) -> MutexGuard<'_, Vec<bool>> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 use crate::sync::{AtomicBool, Ordering};
@@ -35,7 +35,7 @@ pub(crate) struct Pool {
     pub(crate) registry: Registry,
     pub(crate) timers: Timers,
     /// Worker threads that have exited, for `shutdown_within`.
-    exited: StdMutex<usize>,
+    exited: StdMutex<Vec<bool>>,
     exited_changed: Condvar,
     shutdown: AtomicBool,
     /// Set once shutdown has stopped every isolate; from then on, whoever
@@ -80,7 +80,7 @@ impl Pool {
             owned: Owned::new(workers),
             registry: Registry::default(),
             timers: Timers::default(),
-            exited: StdMutex::new(0),
+            exited: StdMutex::new(vec![false; workers]),
             exited_changed: Condvar::new(),
             shutdown: AtomicBool::new(false),
             swept: AtomicBool::new(false),
@@ -178,29 +178,36 @@ impl Pool {
         // No timer fires into a stopping group; pending ones are dropped.
         self.timers.stop();
         let me = std::thread::current().id();
-        let others: Vec<JoinHandle<()>> = threads
+        // Workers are spawned in index order; the calling worker (if any)
+        // cannot join itself and is left out.
+        let others: Vec<(usize, JoinHandle<()>)> = threads
             .into_iter()
-            .filter(|thread| thread.thread().id() != me)
+            .enumerate()
+            .filter(|(_, thread)| thread.thread().id() != me)
             .collect();
-        if let Some(timeout) = timeout {
-            let deadline = Instant::now() + timeout;
-            let mut exited = lock(&self.exited);
-            while *exited < others.len() {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
+        let exited: Vec<bool> = match timeout {
+            None => vec![true; self.workers()],
+            Some(timeout) => {
+                let deadline = Instant::now() + timeout;
+                let mut exited = lock(&self.exited);
+                while !others.iter().all(|(index, _)| exited[*index]) {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    exited = match self.exited_changed.wait_timeout(exited, left) {
+                        Ok((guard, _)) => guard,
+                        Err(poisoned) => poisoned.into_inner().0,
+                    };
                 }
-                exited = match self.exited_changed.wait_timeout(exited, left) {
-                    Ok((guard, _)) => guard,
-                    Err(poisoned) => poisoned.into_inner().0,
-                };
+                exited.clone()
             }
-        }
+        };
         let mut stuck = Vec::new();
-        for thread in others {
-            if timeout.is_none() || thread.is_finished() {
-                // A worker that panicked has already reported it; there is
-                // nothing more to do with the payload here.
+        for (index, thread) in others {
+            if exited[index] {
+                // Its loop is over, so this returns at once. A worker that
+                // panicked has already reported it; nothing more to do here.
                 let _ = thread.join();
             } else {
                 stuck.push(thread.thread().name().unwrap_or("worker").to_owned());
@@ -226,9 +233,11 @@ impl Pool {
         (running, stuck)
     }
 
-    /// A worker thread is about to exit.
-    pub(crate) fn worker_exited(&self) {
-        *lock(&self.exited) += 1;
+    /// Worker `index` is about to exit.
+    pub(crate) fn worker_exited(&self, index: usize) {
+        if let Some(exited) = lock(&self.exited).get_mut(index) {
+            *exited = true;
+        }
         self.exited_changed.notify_all();
     }
 }

@@ -132,7 +132,7 @@ pub(crate) fn main(pool: Arc<Pool>, index: usize, queue: Deque<TaskRef>, parker:
     local.lifo.take();
     while local.queue.pop().is_some() {}
     CURRENT.with(|current| current.borrow_mut().take());
-    local.pool.worker_exited();
+    local.pool.worker_exited(local.index);
 }
 
 impl Local {
