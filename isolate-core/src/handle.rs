@@ -1,7 +1,6 @@
 //! [`IsolateHandle`]: Dart's `Isolate` object, the handle that controls a
 //! running isolate, and [`current`].
 
-use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -45,7 +44,7 @@ pub struct IsolateHandle {
 }
 
 /// What a handle needs of an isolate, with its type erased.
-pub(crate) trait Target: Send + Sync {
+pub(crate) trait Target: Send + Sync + 'static {
     fn id(&self) -> u64;
     fn phase(&self) -> Phase;
     fn group_name(&self) -> &str;
@@ -86,21 +85,27 @@ impl<I: Isolate> Target for Cell<I> {
 }
 
 thread_local! {
-    /// The isolate whose run this thread is in, for `current()`.
-    static CURRENT: RefCell<Option<IsolateHandle>> = const { RefCell::new(None) };
+    /// The isolate whose run this thread is in, for `current()`: a pointer
+    /// into the `Arc` that the run holds, so that a run costs no reference
+    /// count; `current()` takes one only when it is called.
+    static CURRENT: std::cell::Cell<Option<*const dyn Target>> =
+        const { std::cell::Cell::new(None) };
 }
 
-/// Makes `handle` the current isolate for the length of a run.
-pub(crate) fn enter(handle: IsolateHandle) -> impl Drop {
-    struct Leave(Option<IsolateHandle>);
+/// Makes the isolate behind `target` the current one for the length of a
+/// run: until the returned guard drops, even on unwind.
+///
+/// `target` must point into an `Arc` that stays alive for the guard's life
+/// (the run's own `self: Arc<Self>`).
+pub(crate) fn enter(target: *const dyn Target) -> impl Drop {
+    struct Leave(Option<*const dyn Target>);
     impl Drop for Leave {
         fn drop(&mut self) {
-            let previous = self.0.take();
-            let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+            let _ = CURRENT.try_with(|current| current.set(self.0));
         }
     }
     let previous = CURRENT
-        .try_with(|current| current.borrow_mut().replace(handle))
+        .try_with(|current| current.replace(Some(target)))
         .ok()
         .flatten();
     Leave(previous)
@@ -127,10 +132,19 @@ pub(crate) fn enter(handle: IsolateHandle) -> impl Drop {
 /// assert!(isolate_core::current().is_none());
 /// ```
 pub fn current() -> Option<IsolateHandle> {
-    CURRENT
-        .try_with(|current| current.borrow().clone())
-        .ok()
-        .flatten()
+    let target = CURRENT.try_with(std::cell::Cell::get).ok().flatten()?;
+    // SAFETY: `target` was set by `enter` from the `Arc<Cell<I>>` that the
+    // running `Task::run` holds, coerced to `*const dyn Target`, and it is
+    // cleared when the run ends (the guard drops on unwind too). So the
+    // allocation is alive with a strong count of at least one while we are
+    // here. Taking one more count and rebuilding an `Arc` from the same
+    // pointer is what `Arc::increment_strong_count` and `Arc::from_raw`
+    // allow for a pointer of an `Arc<T>` unsized to `Arc<dyn Target>`.
+    let target = unsafe {
+        Arc::increment_strong_count(target);
+        Arc::from_raw(target)
+    };
+    Some(IsolateHandle { target })
 }
 
 impl IsolateHandle {

@@ -22,7 +22,7 @@ use super::task::Task;
 use super::worker;
 use crate::control::{Controls, LazyControls, Listener, SpawnOptions, Verdict};
 use crate::error::{RemoteError, RemoteErrorKind};
-use crate::handle::IsolateHandle;
+use crate::handle::{IsolateHandle, Target};
 use crate::introspect::{IsolateInfo, IsolateState};
 use crate::isolate::{Handled, Isolate};
 use crate::supervisor::{self, Decision};
@@ -491,7 +491,7 @@ impl<I: Isolate> Task for Cell<I> {
             || trace::run_span(self.id, &self.pool.name, self.name()),
             || {
                 let _guard = RunGuard::enter();
-                let _current = crate::handle::enter(IsolateHandle::new(self.clone()));
+                let _current = crate::handle::enter(Arc::as_ptr(&self) as *const dyn Target);
                 self.run_core()
             },
         );
