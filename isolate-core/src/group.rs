@@ -4,7 +4,9 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 
 use crate::control::SpawnOptions;
@@ -652,14 +654,10 @@ impl IsolateGroup {
         future: impl Future<Output = ()> + Send + 'static,
         options: SpawnOptions,
     ) -> IsolateHandle {
-        let cell = Cell::spawn(
-            &self.owner.pool,
-            Entry,
-            0,
-            Some(Box::pin(future)),
-            options,
-            None,
-        );
+        let entry = Entry {
+            future: Some(future),
+        };
+        let cell = Cell::spawn(&self.owner.pool, entry, 0, None, options, None);
         IsolateHandle::new(cell)
     }
 
@@ -704,8 +702,11 @@ impl fmt::Debug for IsolateGroup {
 }
 
 /// The isolate behind `spawn_fn` and `run`: no mailbox, just its entry
-/// future; it ends when the future completes.
-pub(crate) struct Entry;
+/// future, held inline (one allocation per spawn, not two); it ends when the
+/// future completes.
+pub(crate) struct Entry<F> {
+    future: Option<F>,
+}
 
 /// A message type with no values: an entry isolate receives nothing.
 #[derive(Debug)]
@@ -715,11 +716,24 @@ pub enum NoMessage {}
 // SAFETY: uninhabited; no value of it ever exists.
 unsafe impl Sendable for NoMessage {}
 
-impl Isolate for Entry {
+impl<F: Future<Output = ()> + Send + 'static> Isolate for Entry<F> {
     type Message = NoMessage;
     type Port = SendPort<NoMessage>;
 
     fn handle(&mut self, message: NoMessage) -> Handled<'_> {
         match message {}
+    }
+
+    const __HAS_ENTRY: bool = true;
+
+    fn __poll_entry(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: structural pinning of `future`: `Entry` never moves it out
+        // (it is only polled here, through this projection, and dropped in
+        // place), and `Entry` has no `Drop` impl of its own.
+        let future = unsafe { self.map_unchecked_mut(|entry| &mut entry.future) };
+        match future.as_pin_mut() {
+            Some(future) => future.poll(cx),
+            None => Poll::Ready(()),
+        }
     }
 }

@@ -88,6 +88,19 @@ pub trait Isolate: Send + Sized + 'static {
     /// [`Handled::Async`] with a future (which may borrow `self`) that the
     /// runtime awaits before the next message.
     fn handle(&mut self, message: Self::Message) -> Handled<'_>;
+
+    /// Whether the value carries its own entry future (the runtime's
+    /// `spawn_fn` isolates). Not part of the API.
+    #[doc(hidden)]
+    const __HAS_ENTRY: bool = false;
+
+    /// Polls the value's own entry future, pinned where the value lives.
+    /// Not part of the API.
+    #[doc(hidden)]
+    fn __poll_entry(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let _ = cx;
+        std::task::Poll::Ready(())
+    }
 }
 
 /// What [`Isolate::handle`] did with a message.

@@ -131,7 +131,7 @@ impl<I: Isolate> Cell<I> {
         }
         let id = Pool::next_id();
         pool.spawned.fetch_add(1, Ordering::Relaxed);
-        let has_work = future.is_some();
+        let has_work = future.is_some() || I::__HAS_ENTRY;
         let hint = worker::current_index(pool).unwrap_or(id as usize);
         let (cell, registered) = pool.owned.insert(hint, |key| {
             Arc::new(Cell {
@@ -381,6 +381,28 @@ impl<I: Isolate> Cell<I> {
                     }
                 }
                 continue;
+            }
+            // An entry isolate's own future (`spawn_fn`, `run`), held inline.
+            if I::__HAS_ENTRY {
+                // SAFETY: we hold the run. The value lives in this `Arc`'s
+                // allocation and is never moved while it is `Some`: it is
+                // only ever dropped or replaced in place (`teardown`,
+                // `restart_in_place`, `Core`'s drop), so pinning it is sound.
+                if let Some(isolate) = unsafe { &mut (*core).isolate } {
+                    // SAFETY: as above.
+                    let pinned = unsafe { Pin::new_unchecked(isolate) };
+                    let waker = waker.get_or_insert_with(|| Waker::from(self.clone()));
+                    let mut cx = Context::from_waker(waker);
+                    match catch_unwind(AssertUnwindSafe(|| pinned.__poll_entry(&mut cx))) {
+                        Ok(Poll::Pending) => return Outcome::Idle,
+                        Ok(Poll::Ready(())) => {}
+                        Err(payload) => {
+                            // The entry is over: it cannot be polled again.
+                            self.fail(payload);
+                            return Outcome::Exit;
+                        }
+                    }
+                }
             }
             if budget == 0 {
                 return Outcome::Yield;
