@@ -1,20 +1,10 @@
 //! The README's demo runs and says what it should.
 
-use std::process::Command;
+mod common;
 
 #[test]
 fn the_tour_runs_and_reports_every_step() {
-    let output = Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--example", "tour"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("cargo runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "tour failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = common::run_example("tour", &[]);
     for step in 1..=10 {
         assert!(
             stdout.contains(&format!("{step}. ")),

@@ -86,15 +86,21 @@ fn the_ask_whose_handler_failed_gets_an_error_and_later_asks_succeed() {
     assert_eq!(after.wait_timeout(PATIENCE), Ok(5));
 }
 
-#[test]
-fn one_for_all_restarts_every_child() {
-    let group = common::group(2);
-    let supervisor = supervisor(&group, Strategy::OneForAll);
+/// Three children of `supervisor`, each holding 10.
+fn three_children_at_ten(supervisor: &Supervisor) -> Vec<CellPort> {
     let children: Vec<_> = (0..3).map(|_| supervisor.spawn(Cell::default)).collect();
     for child in &children {
         child.add(10).unwrap();
         assert_eq!(child.value().wait_timeout(PATIENCE), Ok(10));
     }
+    children
+}
+
+#[test]
+fn one_for_all_restarts_every_child() {
+    let group = common::group(2);
+    let supervisor = supervisor(&group, Strategy::OneForAll);
+    let children = three_children_at_ten(&supervisor);
     children[1].fail().unwrap();
     // The failed child restarts at once; its siblings at their next message.
     assert_eq!(children[1].value().wait_timeout(PATIENCE), Ok(0));
@@ -107,11 +113,7 @@ fn one_for_all_restarts_every_child() {
 fn rest_for_one_restarts_the_failed_child_and_those_started_after_it() {
     let group = common::group(2);
     let supervisor = supervisor(&group, Strategy::RestForOne);
-    let children: Vec<_> = (0..3).map(|_| supervisor.spawn(Cell::default)).collect();
-    for child in &children {
-        child.add(10).unwrap();
-        assert_eq!(child.value().wait_timeout(PATIENCE), Ok(10));
-    }
+    let children = three_children_at_ten(&supervisor);
     children[1].fail().unwrap();
     assert_eq!(children[1].value().wait_timeout(PATIENCE), Ok(0));
     assert_eq!(children[2].value().wait_timeout(PATIENCE), Ok(0));
