@@ -105,6 +105,7 @@ pub struct SpawnOptions {
     pub(crate) errors_are_fatal: Option<bool>,
     pub(crate) on_exit: Option<Listener>,
     pub(crate) on_error: Option<SendPort<RemoteError>>,
+    pub(crate) capacity: Option<usize>,
 }
 
 impl SpawnOptions {
@@ -148,6 +149,51 @@ impl SpawnOptions {
         self
     }
 
+    /// Give the isolate a bounded mailbox that holds at most `capacity`
+    /// messages (at least one; `0` is taken as `1`). The default is
+    /// unbounded.
+    ///
+    /// A full mailbox pushes back on its senders:
+    /// [`send`](crate::SendPort::send) (and a typed port's tell) waits for
+    /// room on a plain thread, [`send_async`](crate::SendPort::send_async)
+    /// (a port's `_async` method) waits without blocking, and
+    /// [`try_send`](crate::SendPort::try_send) (a port's `try_` method)
+    /// returns [`TrySendError::Full`](crate::TrySendError::Full) with the
+    /// message. An ask waits for room too: on a plain thread when it is
+    /// made, inside an isolate when its reply is awaited. Control requests
+    /// (kill, ping, pause) never count against the bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::prelude::*;
+    /// use isolate_core::SpawnOptions;
+    ///
+    /// #[isolate]
+    /// #[derive(Default)]
+    /// struct Sink { got: u32 }
+    ///
+    /// #[isolate]
+    /// impl Sink {
+    ///     #[message]
+    ///     fn put(&mut self, _n: u32) { self.got += 1 }
+    ///     #[message]
+    ///     fn got(&self) -> u32 { self.got }
+    /// }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let (sink, _handle) = group.spawn_with(Sink::default(), SpawnOptions::new().bounded(8));
+    /// for n in 0..1000 {
+    ///     sink.put(n)?; // waits whenever 8 are queued
+    /// }
+    /// assert_eq!(sink.got().wait(), Ok(1000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn bounded(mut self, capacity: usize) -> Self {
+        self.capacity = Some(capacity);
+        self
+    }
+
     pub(crate) fn needs_controls(&self) -> bool {
         self.name.is_some()
             || self.paused
@@ -165,6 +211,7 @@ impl fmt::Debug for SpawnOptions {
             .field("errors_are_fatal", &self.errors_are_fatal.unwrap_or(true))
             .field("on_exit", &self.on_exit.is_some())
             .field("on_error", &self.on_error.is_some())
+            .field("capacity", &self.capacity)
             .finish()
     }
 }

@@ -4,14 +4,15 @@
 use std::fmt;
 use std::time::Duration;
 
-const BLOCKING_HINT: &str = "a blocking wait was called on an isolate's worker thread, \
+const BLOCKING_HINT: &str = "a blocking wait was called on an isolate group's worker or timer thread, \
      where it would stall one of the group's few threads and can deadlock the group: \
      `.await` instead (use an async handler, `recv_async`, or `run_async`)";
 
-/// A message could not be delivered: the receiving isolate or
-/// [`ReceivePort`](crate::ReceivePort) is gone. The message is given back.
+/// A message could not be delivered by [`SendPort::send`](crate::SendPort::send)
+/// or [`send_async`](crate::SendPort::send_async). The message is given back.
 ///
-/// Dart drops such a message silently; here the sender always knows.
+/// Dart drops an undeliverable message silently; here the sender always
+/// knows, and keeps the message.
 ///
 /// # Examples
 ///
@@ -21,35 +22,227 @@ const BLOCKING_HINT: &str = "a blocking wait was called on an isolate's worker t
 /// let inbox = ReceivePort::new();
 /// let port = inbox.send_port();
 /// inbox.close();
-/// let SendError(message) = port.send(String::from("kept")).unwrap_err();
-/// assert_eq!(message, "kept");
+/// let error = port.send(String::from("kept")).unwrap_err();
+/// assert!(matches!(error, SendError::Closed(_)));
+/// assert_eq!(error.into_inner(), "kept");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SendError<T>(pub T);
+pub enum SendError<T> {
+    /// The receiving isolate has ended, or its
+    /// [`ReceivePort`](crate::ReceivePort) was dropped.
+    Closed(T),
+    /// The receiving isolate's mailbox is bounded and full, and waiting for
+    /// room would block an isolate group's thread. Use
+    /// [`send_async`](crate::SendPort::send_async) (or a port's `_async`
+    /// method) there, or [`try_send`](crate::SendPort::try_send).
+    BlockingInIsolate(T),
+}
 
 impl<T> SendError<T> {
     /// The message that was not delivered.
     pub fn into_inner(self) -> T {
-        self.0
+        match self {
+            SendError::Closed(message) | SendError::BlockingInIsolate(message) => message,
+        }
+    }
+
+    /// The same error around another message: how a typed port gives back
+    /// a handler's arguments rather than the message that carried them.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> SendError<U> {
+        match self {
+            SendError::Closed(message) => SendError::Closed(f(message)),
+            SendError::BlockingInIsolate(message) => SendError::BlockingInIsolate(f(message)),
+        }
+    }
+
+    /// Whether the receiver is gone, so that every later send fails too.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, SendError::Closed(_))
     }
 }
 
 impl<T> fmt::Debug for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
+        match self {
+            SendError::Closed(_) => f.write_str("Closed(..)"),
+            SendError::BlockingInIsolate(_) => f.write_str("BlockingInIsolate(..)"),
+        }
     }
 }
 
+const CLOSED: &str = "the port is closed: its isolate has ended or its ReceivePort was dropped; \
+     the message is returned in the error";
+
+const FULL_BLOCKING: &str = "the isolate's bounded mailbox is full, and waiting for room here \
+     would block an isolate group's thread: use `send_async` (a typed port's `_async` method) \
+     or `try_send`; the message is returned in the error";
+
 impl<T> fmt::Display for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            "the port is closed: its isolate has ended or its ReceivePort was dropped; \
-             the message is returned in the error",
-        )
+        match self {
+            SendError::Closed(_) => f.write_str(CLOSED),
+            SendError::BlockingInIsolate(_) => f.write_str(FULL_BLOCKING),
+        }
     }
 }
 
 impl<T> std::error::Error for SendError<T> {}
+
+/// A message could not be delivered by
+/// [`SendPort::try_send`](crate::SendPort::try_send), which never waits. The
+/// message is given back.
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::prelude::*;
+/// use isolate_core::{SpawnOptions, TrySendError};
+///
+/// async fn stuck(_: ()) { std::future::pending::<()>().await }
+///
+/// let group = IsolateGroup::new();
+/// let mut inbox = ReceivePort::<u8>::new();
+/// # let _ = &mut inbox;
+/// // An isolate that never reads, with room for one message.
+/// let (port, _handle) = group.spawn_with(
+///     Echo,
+///     SpawnOptions::new().bounded(1).paused(true),
+/// );
+/// assert!(port.try_echo(1).is_ok());
+/// let error = port.try_echo(2).unwrap_err();
+/// assert!(matches!(error, TrySendError::Full(2)));
+///
+/// #[isolate]
+/// struct Echo;
+///
+/// #[isolate]
+/// impl Echo {
+///     #[message]
+///     fn echo(&mut self, _n: u8) {}
+/// }
+/// # let _ = stuck;
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TrySendError<T> {
+    /// The isolate's mailbox is bounded and full: try later, or wait for
+    /// room with [`send`](crate::SendPort::send) or
+    /// [`send_async`](crate::SendPort::send_async).
+    Full(T),
+    /// The receiving isolate has ended, or its
+    /// [`ReceivePort`](crate::ReceivePort) was dropped.
+    Closed(T),
+}
+
+impl<T> TrySendError<T> {
+    /// The message that was not delivered.
+    pub fn into_inner(self) -> T {
+        match self {
+            TrySendError::Full(message) | TrySendError::Closed(message) => message,
+        }
+    }
+
+    /// The same error around another message (see [`SendError::map`]).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> TrySendError<U> {
+        match self {
+            TrySendError::Full(message) => TrySendError::Full(f(message)),
+            TrySendError::Closed(message) => TrySendError::Closed(f(message)),
+        }
+    }
+
+    /// Whether the mailbox was full (rather than closed).
+    pub fn is_full(&self) -> bool {
+        matches!(self, TrySendError::Full(_))
+    }
+
+    /// Whether the receiver is gone, so that every later send fails too.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, TrySendError::Closed(_))
+    }
+}
+
+impl<T> fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("Full(..)"),
+            TrySendError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str(
+                "the isolate's bounded mailbox is full: try again later, or wait for room \
+                 with `send` or `send_async`; the message is returned in the error",
+            ),
+            TrySendError::Closed(_) => f.write_str(CLOSED),
+        }
+    }
+}
+
+impl<T> std::error::Error for TrySendError<T> {}
+
+/// A message could not be delivered by
+/// [`SendPort::send_timeout`](crate::SendPort::send_timeout). The message is
+/// given back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SendTimeoutError<T> {
+    /// The bounded mailbox stayed full until the timeout.
+    Timeout(T),
+    /// The receiving isolate has ended, or its
+    /// [`ReceivePort`](crate::ReceivePort) was dropped.
+    Closed(T),
+    /// As [`SendError::BlockingInIsolate`].
+    BlockingInIsolate(T),
+}
+
+impl<T> SendTimeoutError<T> {
+    /// The message that was not delivered.
+    pub fn into_inner(self) -> T {
+        match self {
+            SendTimeoutError::Timeout(message)
+            | SendTimeoutError::Closed(message)
+            | SendTimeoutError::BlockingInIsolate(message) => message,
+        }
+    }
+
+    /// The same error around another message (see [`SendError::map`]).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> SendTimeoutError<U> {
+        match self {
+            SendTimeoutError::Timeout(message) => SendTimeoutError::Timeout(f(message)),
+            SendTimeoutError::Closed(message) => SendTimeoutError::Closed(f(message)),
+            SendTimeoutError::BlockingInIsolate(message) => {
+                SendTimeoutError::BlockingInIsolate(f(message))
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+            SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
+            SendTimeoutError::BlockingInIsolate(_) => f.write_str("BlockingInIsolate(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str(
+                "the isolate's bounded mailbox stayed full until the timeout; \
+                 the message is returned in the error",
+            ),
+            SendTimeoutError::Closed(_) => f.write_str(CLOSED),
+            SendTimeoutError::BlockingInIsolate(_) => f.write_str(FULL_BLOCKING),
+        }
+    }
+}
+
+impl<T> std::error::Error for SendTimeoutError<T> {}
 
 /// Why [`ReceivePort::recv`](crate::ReceivePort::recv) or
 /// [`recv_async`](crate::ReceivePort::recv_async) returned without a message.
@@ -268,13 +461,18 @@ pub enum ExitError<T> {
     NotInIsolate(T),
     /// The port is closed, so the last message cannot be delivered.
     Closed(T),
+    /// The port leads to a full bounded mailbox, and `exit` does not wait:
+    /// `port.send_async(message).await` first, then return.
+    Full(T),
 }
 
 impl<T> ExitError<T> {
     /// The message that was not sent.
     pub fn into_inner(self) -> T {
         match self {
-            ExitError::NotInIsolate(message) | ExitError::Closed(message) => message,
+            ExitError::NotInIsolate(message)
+            | ExitError::Closed(message)
+            | ExitError::Full(message) => message,
         }
     }
 }
@@ -284,6 +482,7 @@ impl<T> fmt::Debug for ExitError<T> {
         match self {
             ExitError::NotInIsolate(_) => f.write_str("ExitError::NotInIsolate(..)"),
             ExitError::Closed(_) => f.write_str("ExitError::Closed(..)"),
+            ExitError::Full(_) => f.write_str("ExitError::Full(..)"),
         }
     }
 }
@@ -295,7 +494,11 @@ impl<T> fmt::Display for ExitError<T> {
                 "exit was called outside an isolate; it only ends the isolate it runs in \
                  (return from your function instead)",
             ),
-            ExitError::Closed(_) => SendError(()).fmt(f),
+            ExitError::Closed(_) => f.write_str(CLOSED),
+            ExitError::Full(_) => f.write_str(
+                "the port's bounded mailbox is full and `exit` does not wait: \
+                 `port.send_async(message).await`, then return",
+            ),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 
 use crate::control::SpawnOptions;
-use crate::error::BuildError;
+use crate::error::{BuildError, TrySendError};
 use crate::handle::IsolateHandle;
 use crate::introspect::{GroupStats, IsolateInfo, ShutdownReport};
 use crate::isolate::{Handled, Isolate};
@@ -19,8 +19,13 @@ use crate::registry::{LookupError, Port, RegisterError};
 use crate::scheduler::cell::Cell;
 use crate::scheduler::pool::Pool;
 use crate::sendable::Sendable;
-use crate::timer::Timer;
+use crate::timer::{Next, Timer};
 use std::time::Duration;
+
+/// A timer's first retry when its message meets a full mailbox, and the
+/// longest wait between retries.
+const RETRY_FIRST: Duration = Duration::from_millis(1);
+const RETRY_MAX: Duration = Duration::from_millis(100);
 
 /// A group of isolates sharing a pool of worker threads (Dart's isolate
 /// group).
@@ -360,6 +365,11 @@ impl IsolateGroup {
     /// thread (one per group, started on first use). Returns a [`Timer`]
     /// that can cancel the send; dropping it does not.
     ///
+    /// If the message meets a full bounded mailbox, the timer tries again
+    /// shortly (after 1 ms, then twice as long each time, up to 100 ms) until
+    /// it is delivered, the port closes, or the timer is cancelled: the
+    /// timer thread never blocks, and the message is not lost.
+    ///
     /// # Examples
     ///
     /// ```
@@ -379,22 +389,33 @@ impl IsolateGroup {
     {
         let port = port.as_send_port().clone();
         let mut message = Some(message);
+        let mut backoff = RETRY_FIRST;
         self.owner.pool.timers.schedule(
             &self.owner.pool.name,
             delay,
             None,
             Box::new(move || {
-                if let Some(message) = message.take() {
-                    let _ = port.send(message);
+                let Some(unsent) = message.take() else {
+                    return Next::Done;
+                };
+                match port.try_send(unsent) {
+                    Err(TrySendError::Full(unsent)) => {
+                        message = Some(unsent);
+                        let retry = backoff;
+                        backoff = (backoff * 2).min(RETRY_MAX);
+                        Next::Retry(retry)
+                    }
+                    Ok(()) | Err(TrySendError::Closed(_)) => Next::Done,
                 }
-                false
             }),
         )
     }
 
     /// Sends a clone of `message` to `port` every `period`, starting one
     /// period from now, until the [`Timer`] is cancelled or the port closes.
-    /// A tick that falls behind is not repeated to catch up.
+    /// A tick that falls behind is not repeated to catch up, and a tick that
+    /// meets a full bounded mailbox is skipped (the timer thread never
+    /// blocks).
     pub fn send_interval<P: Port>(&self, port: &P, period: Duration, message: P::Message) -> Timer
     where
         P::Message: Sendable + Clone,
@@ -404,7 +425,10 @@ impl IsolateGroup {
             &self.owner.pool.name,
             period,
             Some(period),
-            Box::new(move || port.send(message.clone()).is_ok()),
+            Box::new(move || match port.try_send(message.clone()) {
+                Ok(()) | Err(TrySendError::Full(_)) => Next::Again,
+                Err(TrySendError::Closed(_)) => Next::Done,
+            }),
         )
     }
 
@@ -412,7 +436,10 @@ impl IsolateGroup {
     /// typed ports, whose messages are their methods.
     ///
     /// `action` captures nothing (pass what it needs in `data`) and should
-    /// only send: it runs on the group's single timer thread.
+    /// only send: it runs on the group's single timer thread, where blocking
+    /// calls are refused as on a worker (a tell to a full bounded mailbox
+    /// returns [`SendError::BlockingInIsolate`](crate::SendError::BlockingInIsolate);
+    /// use its `try_` form).
     ///
     /// # Examples
     ///
@@ -453,7 +480,7 @@ impl IsolateGroup {
                 if let Some(data) = data.take() {
                     action(data);
                 }
-                false
+                Next::Done
             }),
         )
     }
@@ -468,7 +495,7 @@ impl IsolateGroup {
             Some(period),
             Box::new(move || {
                 action(&data);
-                true
+                Next::Again
             }),
         )
     }

@@ -16,6 +16,9 @@ pub struct IsolateInfo {
     pub state: IsolateState,
     /// Messages waiting in its mailbox.
     pub mailbox_len: usize,
+    /// Its mailbox's bound ([`SpawnOptions::bounded`](crate::SpawnOptions::bounded)),
+    /// or `None` when unbounded.
+    pub mailbox_capacity: Option<usize>,
     /// Messages it has handled so far.
     pub messages_handled: u64,
 }

@@ -140,7 +140,7 @@ pub mod prelude;
 pub use control::{Capability, Priority, SpawnOptions};
 pub use error::{
     BuildError, ExitError, RecvError, RecvTimeoutError, RemoteError, RemoteErrorKind, ReplyError,
-    SendError, TryRecvError,
+    SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 pub use group::{IsolateGroup, IsolateGroupBuilder};
 pub use handle::{IsolateHandle, current};

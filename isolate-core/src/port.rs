@@ -10,10 +10,13 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
-use crate::error::{RecvError, RecvTimeoutError, SendError, TryRecvError};
+use crate::error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
 use crate::isolate::Isolate;
 use crate::reply::{Reply, ReplySender};
 use crate::scheduler::cell::Cell;
+use crate::scheduler::mailbox::{Refused, RoomListener};
 use crate::scheduler::worker;
 
 /// The sending end of a port: cheap to clone, and [`Sendable`](crate::Sendable)
@@ -21,9 +24,15 @@ use crate::scheduler::worker;
 ///
 /// A `SendPort` points either at an isolate's mailbox (what
 /// [`IsolateGroup::spawn`](crate::IsolateGroup::spawn) returns) or at a
-/// [`ReceivePort`]. Sending never blocks. When the receiver is gone,
-/// [`send`](SendPort::send) returns the message in a [`SendError`] (Dart drops
-/// it silently).
+/// [`ReceivePort`]. When the receiver is gone, [`send`](SendPort::send)
+/// returns the message in a [`SendError`] (Dart drops it silently).
+///
+/// Sending waits only for an isolate spawned with a bounded mailbox
+/// ([`SpawnOptions::bounded`](crate::SpawnOptions::bounded)) that is full:
+/// [`send`](SendPort::send) then waits for room on a plain thread,
+/// [`send_async`](SendPort::send_async) waits without blocking, and
+/// [`try_send`](SendPort::try_send) gives the message back at once. To an
+/// unbounded mailbox or a `ReceivePort`, all three return at once.
 ///
 /// Two `SendPort`s are equal when they reach the same receiver, as in Dart.
 ///
@@ -45,6 +54,14 @@ pub struct SendPort<T: Send + 'static> {
 enum Target<T: Send + 'static> {
     Channel(flume::Sender<Packet<T>>, Arc<Link>),
     Isolate(Arc<dyn Inbox<T>>),
+}
+
+/// One try of a send, with the registration to wait on when it found the
+/// mailbox full.
+enum Attempt<'a, T> {
+    Sent,
+    Closed(T),
+    Wait(T, RoomListener<'a>),
 }
 
 /// What travels through a [`ReceivePort`]'s channel.
@@ -78,7 +95,9 @@ fn lock(closed: &Mutex<bool>) -> MutexGuard<'_, bool> {
 /// An isolate's mailbox as a port sees it, with the isolate's type erased.
 pub(crate) trait Inbox<T>: Send + Sync + 'static {
     /// Queues a message; `Ok(true)` means the isolate must be scheduled.
-    fn push(&self, message: T) -> Result<bool, T>;
+    fn push(&self, message: T) -> Result<bool, Refused<T>>;
+    /// Registers to be woken when a full bounded mailbox has room.
+    fn listen(&self) -> Option<RoomListener<'_>>;
     fn schedule(self: Arc<Self>);
     fn add_sender(&self);
     /// `true` when the isolate must be scheduled (it lost its last port).
@@ -89,8 +108,12 @@ pub(crate) trait Inbox<T>: Send + Sync + 'static {
 }
 
 impl<I: Isolate> Inbox<I::Message> for Cell<I> {
-    fn push(&self, message: I::Message) -> Result<bool, I::Message> {
+    fn push(&self, message: I::Message) -> Result<bool, Refused<I::Message>> {
         Cell::push(self, message)
+    }
+
+    fn listen(&self) -> Option<RoomListener<'_>> {
+        Cell::listen(self)
     }
 
     fn schedule(self: Arc<Self>) {
@@ -126,12 +149,17 @@ impl<T: Send + 'static> SendPort<T> {
         }
     }
 
-    /// Sends `message`. Never blocks.
+    /// Sends `message`, waiting for room if it goes to a full bounded
+    /// mailbox. Returns at once in every other case.
     ///
     /// # Errors
     ///
-    /// Gives the message back in a [`SendError`] when the receiving isolate
-    /// has ended or the [`ReceivePort`] was dropped.
+    /// Gives the message back in a [`SendError`]:
+    /// [`Closed`](SendError::Closed) when the receiving isolate has ended or
+    /// the [`ReceivePort`] was dropped (also while waiting for room), and
+    /// [`BlockingInIsolate`](SendError::BlockingInIsolate) when the mailbox
+    /// is full and this is an isolate group's thread, where waiting would
+    /// stall the group (use [`send_async`](Self::send_async) there).
     ///
     /// # Examples
     ///
@@ -145,16 +173,31 @@ impl<T: Send + 'static> SendPort<T> {
     /// assert_eq!(error.into_inner(), 7);
     /// ```
     pub fn send(&self, message: T) -> Result<(), SendError<T>> {
+        self.send_until(message, None).map_err(|error| match error {
+            SendTimeoutError::Closed(message) => SendError::Closed(message),
+            SendTimeoutError::BlockingInIsolate(message) => SendError::BlockingInIsolate(message),
+            SendTimeoutError::Timeout(_) => unreachable!("no deadline was given"),
+        })
+    }
+
+    /// Sends `message` if it can go at once: never waits.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] when it goes to a full bounded mailbox,
+    /// [`TrySendError::Closed`] when the receiver is gone; both give the
+    /// message back.
+    pub fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
         match &self.target {
             Target::Channel(sender, link) => {
                 let closed = lock(&link.closed);
                 if *closed {
-                    return Err(SendError(message));
+                    return Err(TrySendError::Closed(message));
                 }
                 sender
                     .send(Packet::Message(message))
                     .map_err(|error| match error.into_inner() {
-                        Packet::Message(message) => SendError(message),
+                        Packet::Message(message) => TrySendError::Closed(message),
                         Packet::Wake => unreachable!("a message was sent"),
                     })
             }
@@ -164,8 +207,102 @@ impl<T: Send + 'static> SendPort<T> {
                     Ok(())
                 }
                 Ok(false) => Ok(()),
-                Err(message) => Err(SendError(message)),
+                Err(Refused::Full(message)) => Err(TrySendError::Full(message)),
+                Err(Refused::Closed(message)) => Err(TrySendError::Closed(message)),
             },
+        }
+    }
+
+    /// Sends `message`, waiting without blocking the thread for room in a
+    /// full bounded mailbox: the form to use inside an isolate, and in any
+    /// async runtime. Senders waiting on one mailbox are woken in turn, one
+    /// per message the isolate takes; dropping the future gives up the wait
+    /// (and the message) without costing the others their turn.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Closed`] with the message when the receiver is gone,
+    /// before or during the wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::ReceivePort;
+    ///
+    /// let mut inbox = ReceivePort::new();
+    /// let port = inbox.send_port();
+    /// futures::executor::block_on(port.send_async("hi")).unwrap();
+    /// assert_eq!(inbox.recv(), Ok("hi"));
+    /// ```
+    pub async fn send_async(&self, mut message: T) -> Result<(), SendError<T>> {
+        loop {
+            match self.attempt(message) {
+                Attempt::Sent => return Ok(()),
+                Attempt::Closed(given_back) => return Err(SendError::Closed(given_back)),
+                Attempt::Wait(given_back, room) => {
+                    message = given_back;
+                    room.await;
+                }
+            }
+        }
+    }
+
+    /// As [`send`](Self::send), waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), plus [`SendTimeoutError::Timeout`] when the
+    /// mailbox stayed full; each gives the message back.
+    pub fn send_timeout(&self, message: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(message, Some(Instant::now() + timeout))
+    }
+
+    /// The blocking send, with an optional deadline.
+    fn send_until(
+        &self,
+        mut message: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        loop {
+            match self.attempt(message) {
+                Attempt::Sent => return Ok(()),
+                Attempt::Closed(given_back) => return Err(SendTimeoutError::Closed(given_back)),
+                Attempt::Wait(given_back, room) => {
+                    if worker::must_not_block() {
+                        return Err(SendTimeoutError::BlockingInIsolate(given_back));
+                    }
+                    message = given_back;
+                    if !room.wait(deadline) {
+                        // One last look: the room may have come with the deadline.
+                        return self.try_send(message).map_err(|error| match error {
+                            TrySendError::Full(message) => SendTimeoutError::Timeout(message),
+                            TrySendError::Closed(message) => SendTimeoutError::Closed(message),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tries to send; when the mailbox is full, registers for room and tries
+    /// once more (a pop between the two wakes the registration), so that a
+    /// `Wait` can never miss its wake-up.
+    fn attempt(&self, message: T) -> Attempt<'_, T> {
+        let message = match self.try_send(message) {
+            Ok(()) => return Attempt::Sent,
+            Err(TrySendError::Closed(message)) => return Attempt::Closed(message),
+            Err(TrySendError::Full(message)) => message,
+        };
+        let Target::Isolate(inbox) = &self.target else {
+            unreachable!("only a bounded mailbox is ever full")
+        };
+        let Some(room) = inbox.listen() else {
+            unreachable!("only a bounded mailbox is ever full")
+        };
+        match self.try_send(message) {
+            Ok(()) => Attempt::Sent,
+            Err(TrySendError::Closed(message)) => Attempt::Closed(message),
+            Err(TrySendError::Full(message)) => Attempt::Wait(message, room),
         }
     }
 
@@ -176,6 +313,11 @@ impl<T: Send + 'static> SendPort<T> {
     /// receiver is gone, the request is dropped and the reply resolves at once
     /// with [`ReplyError::Dropped`](crate::ReplyError::Dropped): an ask never
     /// hangs on a dead isolate.
+    ///
+    /// To a full bounded mailbox, an ask made on a plain thread waits here
+    /// for room. Made on an isolate group's thread, where it must not block,
+    /// it returns at once and the request goes out when the reply is first
+    /// polled (awaited): a reply dropped unpolled never sends it.
     ///
     /// # Examples
     ///
@@ -192,8 +334,18 @@ impl<T: Send + 'static> SendPort<T> {
         let (reply_to, reply) = Reply::channel();
         // On failure the request, and the ReplySender in it, is dropped, which
         // resolves `reply` with an error.
-        let _ = self.send(make(reply_to));
-        reply
+        let request = match self.try_send(make(reply_to)) {
+            Ok(()) | Err(TrySendError::Closed(_)) => return reply,
+            Err(TrySendError::Full(request)) => request,
+        };
+        if !worker::must_not_block() {
+            let _ = self.send(request);
+            return reply;
+        }
+        let port = self.clone();
+        reply.after(Box::pin(async move {
+            let _ = port.send_async(request).await;
+        }))
     }
 
     /// The id of the isolate this port reaches, if it reaches one.
@@ -393,7 +545,7 @@ impl<T: Send + 'static> ReceivePort<T> {
     /// exists; [`RecvError::BlockingInIsolate`] when called on an isolate
     /// group's worker thread (use [`recv_async`](Self::recv_async) there).
     pub fn recv(&mut self) -> Result<T, RecvError> {
-        if worker::is_worker_thread() {
+        if worker::must_not_block() {
             return Err(RecvError::BlockingInIsolate);
         }
         loop {
@@ -427,7 +579,7 @@ impl<T: Send + 'static> ReceivePort<T> {
     /// assert_eq!(waited, Err(RecvTimeoutError::Timeout));
     /// ```
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        if worker::is_worker_thread() {
+        if worker::must_not_block() {
             return Err(RecvTimeoutError::BlockingInIsolate);
         }
         let deadline = Instant::now() + timeout;

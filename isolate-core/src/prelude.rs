@@ -1,7 +1,7 @@
 //! What a user of isolates needs, in one import: `use isolate_core::prelude::*;`.
 
 pub use crate::control::{Capability, Priority};
-pub use crate::error::{RemoteError, ReplyError, SendError};
+pub use crate::error::{RemoteError, ReplyError, SendError, TrySendError};
 pub use crate::group::IsolateGroup;
 pub use crate::handle::IsolateHandle;
 pub use crate::isolate::{Handled, Isolate};

@@ -3,8 +3,9 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use crate::error::ReplyError;
 use crate::scheduler::worker;
@@ -29,7 +30,14 @@ use crate::scheduler::worker;
 #[must_use = "a Reply does nothing unless waited for or awaited"]
 pub struct Reply<T> {
     receiver: oneshot::Receiver<T>,
+    /// The send of the request, when it could not go out at once: an ask to
+    /// a full bounded mailbox made on a thread that must not block. Driven
+    /// to its end before the answer is awaited. (The mutex only makes the
+    /// reply `Sync`; it is reached through `&mut` and never locked.)
+    sending: Option<Box<Mutex<Sending>>>,
 }
+
+type Sending = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// The capability to answer one ask. Put it in a request message; the
 /// handler calls [`send`](ReplySender::send) once. Dropping it unanswered
@@ -52,7 +60,55 @@ impl<T> Reply<T> {
     /// A connected pair: the sender goes into a request, the reply stays.
     pub fn channel() -> (ReplySender<T>, Reply<T>) {
         let (sender, receiver) = oneshot::channel();
-        (ReplySender { sender }, Reply { receiver })
+        (
+            ReplySender { sender },
+            Reply {
+                receiver,
+                sending: None,
+            },
+        )
+    }
+
+    /// This reply, whose request goes out through `sending` first.
+    pub(crate) fn after(mut self, sending: Sending) -> Self {
+        self.sending = Some(Box::new(Mutex::new(sending)));
+        self
+    }
+
+    /// Drives the request's send, if one is still under way.
+    fn poll_sending(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(sending) = &mut self.sending else {
+            return Poll::Ready(());
+        };
+        let future = sending.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if future.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.sending = None;
+        Poll::Ready(())
+    }
+
+    /// Blocks until the request's send is done; `false` if `deadline`
+    /// passed first.
+    fn finish_sending(&mut self, deadline: Option<Instant>) -> bool {
+        if self.sending.is_none() {
+            return true;
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        while self.poll_sending(&mut cx).is_pending() {
+            match deadline {
+                None => std::thread::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    std::thread::park_timeout(deadline - now);
+                }
+            }
+        }
+        true
     }
 
     /// Blocks the thread until the answer arrives.
@@ -62,10 +118,11 @@ impl<T> Reply<T> {
     /// [`ReplyError::Dropped`] if the request is dropped unanswered;
     /// [`ReplyError::BlockingInIsolate`] when called on an isolate group's
     /// worker thread (`.await` the reply there instead).
-    pub fn wait(self) -> Result<T, ReplyError> {
-        if worker::is_worker_thread() {
+    pub fn wait(mut self) -> Result<T, ReplyError> {
+        if worker::must_not_block() {
             return Err(ReplyError::BlockingInIsolate);
         }
+        self.finish_sending(None);
         self.receiver.recv().map_err(|_| ReplyError::Dropped)
     }
 
@@ -85,11 +142,16 @@ impl<T> Reply<T> {
     /// let waited = reply.wait_timeout(Duration::from_millis(1));
     /// assert_eq!(waited, Err(ReplyError::Timeout(Duration::from_millis(1))));
     /// ```
-    pub fn wait_timeout(self, timeout: Duration) -> Result<T, ReplyError> {
-        if worker::is_worker_thread() {
+    pub fn wait_timeout(mut self, timeout: Duration) -> Result<T, ReplyError> {
+        if worker::must_not_block() {
             return Err(ReplyError::BlockingInIsolate);
         }
-        self.receiver.recv_timeout(timeout).map_err(|e| match e {
+        let deadline = Instant::now() + timeout;
+        if !self.finish_sending(Some(deadline)) {
+            return Err(ReplyError::Timeout(timeout));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.receiver.recv_timeout(left).map_err(|e| match e {
             oneshot::RecvTimeoutError::Timeout => ReplyError::Timeout(timeout),
             oneshot::RecvTimeoutError::Disconnected => ReplyError::Dropped,
         })
@@ -102,7 +164,13 @@ impl<T> Reply<T> {
     ///
     /// `Err(Ok(reply))` when the answer has not arrived yet,
     /// `Err(Err(ReplyError::Dropped))` when it never will.
-    pub fn try_wait(self) -> Result<T, Result<Self, ReplyError>> {
+    pub fn try_wait(mut self) -> Result<T, Result<Self, ReplyError>> {
+        if self
+            .poll_sending(&mut Context::from_waker(Waker::noop()))
+            .is_pending()
+        {
+            return Err(Ok(self));
+        }
         match self.receiver.try_recv() {
             Ok(value) => Ok(value),
             Err(oneshot::TryRecvError::Empty) => Err(Ok(self)),
@@ -115,9 +183,21 @@ impl<T> Future for Reply<T> {
     type Output = Result<T, ReplyError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.poll_sending(cx).is_pending() {
+            return Poll::Pending;
+        }
         Pin::new(&mut self.receiver)
             .poll(cx)
             .map(|result| result.map_err(|_| ReplyError::Dropped))
+    }
+}
+
+/// Wakes a thread blocked in [`Reply::wait`] while its request is sent.
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
     }
 }
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::control::SpawnOptions;
-use crate::error::{ExitError, RemoteError, RemoteErrorKind, ReplyError, SendError};
+use crate::error::{ExitError, RemoteError, RemoteErrorKind, ReplyError, TrySendError};
 use crate::group::IsolateGroup;
 use crate::port::SendPort;
 use crate::reply::Reply;
@@ -72,7 +72,7 @@ where
     D: Send + 'static,
     R: Send + 'static,
 {
-    if worker::is_worker_thread() {
+    if worker::must_not_block() {
         return Err(RemoteError::new(
             RemoteErrorKind::BlockingInIsolate,
             "run called on a worker thread",
@@ -151,7 +151,7 @@ impl<R> RunFuture<R> {
     /// # Ok::<(), isolate_core::RemoteError>(())
     /// ```
     pub fn wait(self) -> Result<R, RemoteError> {
-        if worker::is_worker_thread() {
+        if worker::must_not_block() {
             return Err(RemoteError::new(
                 RemoteErrorKind::BlockingInIsolate,
                 "RunFuture::wait called on a worker thread",
@@ -238,8 +238,10 @@ pub fn exit<T: Sendable>(port: &SendPort<T>, message: T) -> ExitError<T> {
     if !cell::in_isolate() {
         return ExitError::NotInIsolate(message);
     }
-    if let Err(SendError(message)) = port.send(message) {
-        return ExitError::Closed(message);
+    match port.try_send(message) {
+        Ok(()) => {}
+        Err(TrySendError::Closed(message)) => return ExitError::Closed(message),
+        Err(TrySendError::Full(message)) => return ExitError::Full(message),
     }
     cell::unwind_exit()
 }

@@ -38,8 +38,18 @@ impl fmt::Debug for Timer {
     }
 }
 
-/// What a due timer does: returns `false` to stop (its port closed).
-type Action = Box<dyn FnMut() -> bool + Send>;
+/// What a due timer does, and what it asks for next.
+type Action = Box<dyn FnMut() -> Next + Send>;
+
+/// What a timer does after it has fired.
+pub(crate) enum Next {
+    /// Nothing more: a one-shot timer fired, or its port closed.
+    Done,
+    /// Fire again at its next period (for a one-shot timer: done).
+    Again,
+    /// Fire again after this delay: its message met a full mailbox.
+    Retry(Duration),
+}
 
 struct Entry {
     action: Action,
@@ -112,7 +122,10 @@ impl Timers {
         let queue = self.queue.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("{name}-timer"))
-            .spawn(move || run(&queue));
+            .spawn(move || {
+                crate::scheduler::worker::forbid_blocking();
+                run(&queue)
+            });
         match spawned {
             Ok(handle) => *thread = Some(handle),
             // Without a thread, timers cannot fire: cancel them all rather
@@ -180,20 +193,25 @@ fn run(shared: &(Mutex<Queue>, Condvar)) {
                 // The action runs without the lock: it sends to a port,
                 // which may lead to code that schedules another timer.
                 drop(guard);
-                let alive =
+                let next =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (entry.action)()))
-                        .unwrap_or(false);
+                        .unwrap_or(Next::Done);
                 guard = lock(queue);
-                match entry.period {
-                    Some(period) if alive && !guard.stopped => {
-                        // The next tick is a period after this deadline, not
-                        // after now, so an interval does not drift; a tick
-                        // that fell behind is not repeated to catch up.
-                        let next = (deadline + period).max(Instant::now());
-                        guard.due.push(Reverse((next, id)));
+                let due = match (next, entry.period) {
+                    _ if guard.stopped => None,
+                    // The next tick is a period after this deadline, not
+                    // after now, so an interval does not drift; a tick that
+                    // fell behind is not repeated to catch up.
+                    (Next::Again, Some(period)) => Some((deadline + period).max(Instant::now())),
+                    (Next::Retry(delay), _) => Some(Instant::now() + delay),
+                    _ => None,
+                };
+                match due {
+                    Some(due) => {
+                        guard.due.push(Reverse((due, id)));
                         guard.entries.insert(id, entry);
                     }
-                    _ => entry.cancelled.store(true, Ordering::Release),
+                    None => entry.cancelled.store(true, Ordering::Release),
                 }
             }
         }

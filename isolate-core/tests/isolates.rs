@@ -65,7 +65,7 @@ fn a_panicking_handler_fails_its_pending_asks_and_the_group_goes_on() {
     // The dead isolate's port now refuses messages and gives them back...
     assert!(matches!(
         doomed.send(CounterMsg::Add(5)),
-        Err(SendError(CounterMsg::Add(5)))
+        Err(SendError::Closed(CounterMsg::Add(5)))
     ));
     assert!(doomed.is_closed());
     // ...and an ask to it fails at once instead of hanging.

@@ -166,6 +166,29 @@ fn isolate_impl(item: &IsolateImpl, errors: &mut Errors) {
         }
         validate_handler(handler, errors);
     }
+    // A tell `x` also makes `try_x` and `x_async` on the port.
+    for tell in item
+        .handlers
+        .iter()
+        .filter(|handler| handler.output.is_none())
+    {
+        for generated in crate::expand::tell_companions(&tell.method) {
+            if let Some(clash) = item
+                .handlers
+                .iter()
+                .find(|handler| handler.method == generated)
+            {
+                errors.push(
+                    clash.method.span(),
+                    format_args!(
+                        "handler `{generated}` has the name of the port method that `#[isolate]` \
+                         makes for the tell `{}`: rename one of them",
+                        tell.method
+                    ),
+                );
+            }
+        }
+    }
 }
 
 fn validate_handler(handler: &Handler, errors: &mut Errors) {

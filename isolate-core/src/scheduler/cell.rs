@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use super::mailbox::Mailbox;
+use super::mailbox::{Mailbox, Refused, RoomListener};
 use super::owned::Key;
 use super::pool::Pool;
 use super::state::{Finish, Phase, State};
@@ -126,6 +126,10 @@ impl<I: Isolate> Cell<I> {
         supervised: Option<Supervised<I>>,
     ) -> Arc<Self> {
         let controls = LazyControls::new();
+        let mailbox = match options.capacity {
+            Some(capacity) => Mailbox::bounded(senders, capacity),
+            None => Mailbox::new(senders),
+        };
         if options.needs_controls() {
             let _ = controls.set(Box::new(Controls::new(options)));
         }
@@ -143,7 +147,7 @@ impl<I: Isolate> Cell<I> {
                 id,
                 key,
                 pool: pool.clone(),
-                mailbox: Mailbox::new(senders),
+                mailbox,
                 controls,
                 handled: AtomicU64::new(0),
                 supervised: supervised.map(Box::new),
@@ -168,9 +172,14 @@ impl<I: Isolate> Cell<I> {
 
     /// Delivers a message. `Ok(true)` means the caller must schedule the
     /// isolate (see [`Cell::schedule`]).
-    pub(crate) fn push(&self, message: I::Message) -> Result<bool, I::Message> {
+    pub(crate) fn push(&self, message: I::Message) -> Result<bool, Refused<I::Message>> {
         self.mailbox.push(message)?;
         Ok(self.state.notify())
+    }
+
+    /// Registers a sender to be woken when a bounded mailbox has room.
+    pub(crate) fn listen(&self) -> Option<RoomListener<'_>> {
+        self.mailbox.listen()
     }
 
     /// Puts a woken isolate on a run queue.
@@ -285,7 +294,7 @@ impl<I: Isolate> Cell<I> {
                         None,
                         Box::new(move || {
                             handle.resume(&capability);
-                            false
+                            crate::timer::Next::Done
                         }),
                     );
                 }
@@ -573,6 +582,7 @@ impl<I: Isolate> Task for Cell<I> {
             name: controls.and_then(|controls| controls.name.clone()),
             state,
             mailbox_len: self.mailbox.len(),
+            mailbox_capacity: self.mailbox.capacity(),
             messages_handled: self.handled.load(Ordering::Relaxed),
         }
     }

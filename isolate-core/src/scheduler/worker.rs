@@ -43,14 +43,24 @@ struct Local {
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+    /// Set on a group's timer thread, which must not block either.
+    static NO_BLOCKING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Whether the calling thread is a worker of some group: a blocking wait here
-/// would stall one of the group's few threads, so blocking APIs refuse it.
-pub(crate) fn is_worker_thread() -> bool {
-    CURRENT
-        .try_with(|current| current.borrow().is_some())
-        .unwrap_or(false)
+/// Whether the calling thread is a worker or the timer thread of some
+/// group: a blocking wait here would stall one of the group's few threads,
+/// so blocking APIs refuse it.
+pub(crate) fn must_not_block() -> bool {
+    NO_BLOCKING.try_with(Cell::get).unwrap_or(false)
+        || CURRENT
+            .try_with(|current| current.borrow().is_some())
+            .unwrap_or(false)
+}
+
+/// Marks the calling thread (a timer thread) as one where blocking APIs
+/// must refuse to block.
+pub(crate) fn forbid_blocking() {
+    NO_BLOCKING.with(|flag| flag.set(true));
 }
 
 /// The index of the calling thread among `pool`'s workers, if it is one.

@@ -264,6 +264,17 @@ fn dispatch_arm(message: &Ident, handler: &Handler) -> TokenStream {
     }
 }
 
+/// The port methods a tell `method` gets besides its own: `try_method`
+/// (never waits) and `method_async` (waits without blocking).
+pub(crate) fn tell_companions(method: &Ident) -> [Ident; 2] {
+    let name = method.to_string();
+    let name = name.strip_prefix("r#").unwrap_or(&name);
+    [
+        format_ident!("try_{}", name, span = method.span()),
+        format_ident!("{}_async", name, span = method.span()),
+    ]
+}
+
 fn port_method(message: &Ident, handler: &Handler) -> TokenStream {
     let variant = &handler.variant;
     let method = &handler.method;
@@ -278,28 +289,55 @@ fn port_method(message: &Ident, handler: &Handler) -> TokenStream {
                 1 => (quote!(#(#types)*), quote!(#(#names)*)),
                 _ => (quote!((#(#types,)*)), quote!((#(#names,)*))),
             };
+            let message_value = quote!(#message::#variant(#(#names),*));
+            // Gives back the handler's arguments rather than the message.
+            let give_back = quote! {
+                |message| {
+                    #[allow(unreachable_patterns)]
+                    match message {
+                        #message::#variant(#(#names),*) => #given_back,
+                        _ => ::core::unreachable!("a send gives back the message it was given"),
+                    }
+                }
+            };
+            let [try_method, async_method] = tell_companions(method);
+            let try_doc = format!(
+                "[`{method}`](Self::{method}), but never waits: the form for a bounded mailbox that may be full."
+            );
+            let async_doc = format!(
+                "[`{method}`](Self::{method}), waiting for room in a full bounded mailbox without blocking the thread: the form to use inside an isolate."
+            );
             quote! {
                 #(#docs)*
                 #blank
-                #[doc = "A tell: returns at once, and the isolate handles the message after those sent before it."]
+                #[doc = "A tell: the isolate handles the message after those sent before it. Returns at once, unless the isolate's mailbox is bounded and full: then it waits for room (see `try_` and `_async` forms)."]
                 #[doc = ""]
                 #[doc = "# Errors"]
                 #[doc = ""]
-                #[doc = "Gives the arguments back in a `SendError` when the isolate has ended."]
+                #[doc = "Gives the arguments back in a `SendError`: `Closed` when the isolate has ended, `BlockingInIsolate` when its bounded mailbox is full and this thread must not block."]
                 #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
                 pub fn #method(&self, #params) -> ::core::result::Result<(), ::isolate_core::SendError<#given_back_ty>> {
-                    match self.port.send(#message::#variant(#(#names),*)) {
-                        ::core::result::Result::Ok(()) => ::core::result::Result::Ok(()),
-                        ::core::result::Result::Err(::isolate_core::SendError(message)) => {
-                            #[allow(unreachable_patterns)]
-                            match message {
-                                #message::#variant(#(#names),*) => {
-                                    ::core::result::Result::Err(::isolate_core::SendError(#given_back))
-                                }
-                                _ => ::core::unreachable!("a send gives back the message it was given"),
-                            }
-                        }
-                    }
+                    self.port.send(#message_value).map_err(|error| error.map(#give_back))
+                }
+
+                #[doc = #try_doc]
+                #[doc = ""]
+                #[doc = "# Errors"]
+                #[doc = ""]
+                #[doc = "Gives the arguments back in a `TrySendError`: `Full` when the bounded mailbox is full, `Closed` when the isolate has ended."]
+                #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
+                pub fn #try_method(&self, #params) -> ::core::result::Result<(), ::isolate_core::TrySendError<#given_back_ty>> {
+                    self.port.try_send(#message_value).map_err(|error| error.map(#give_back))
+                }
+
+                #[doc = #async_doc]
+                #[doc = ""]
+                #[doc = "# Errors"]
+                #[doc = ""]
+                #[doc = "Gives the arguments back in a `SendError::Closed` when the isolate has ended."]
+                #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
+                pub async fn #async_method(&self, #params) -> ::core::result::Result<(), ::isolate_core::SendError<#given_back_ty>> {
+                    self.port.send_async(#message_value).await.map_err(|error| error.map(#give_back))
                 }
             }
         }

@@ -4,5 +4,5 @@
 mod isolate;
 mod message;
 
-pub(crate) use isolate::{isolate, stand_in};
+pub(crate) use isolate::{isolate, stand_in, tell_companions};
 pub(crate) use message::message;
