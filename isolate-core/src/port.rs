@@ -61,7 +61,7 @@ enum Target<T: Send + 'static> {
 enum Attempt<'a, T> {
     Sent,
     Closed(T),
-    Wait(T, RoomListener<'a>),
+    Wait(T, RoomListener<'a, T>),
 }
 
 /// What travels through a [`ReceivePort`]'s channel.
@@ -97,7 +97,7 @@ pub(crate) trait Inbox<T>: Send + Sync + 'static {
     /// Queues a message; `Ok(true)` means the isolate must be scheduled.
     fn push(&self, message: T) -> Result<bool, Refused<T>>;
     /// Registers to be woken when a full bounded mailbox has room.
-    fn listen(&self) -> Option<RoomListener<'_>>;
+    fn listen(&self) -> Option<RoomListener<'_, T>>;
     fn schedule(self: Arc<Self>);
     fn add_sender(&self);
     /// `true` when the isolate must be scheduled (it lost its last port).
@@ -112,7 +112,7 @@ impl<I: Isolate> Inbox<I::Message> for Cell<I> {
         Cell::push(self, message)
     }
 
-    fn listen(&self) -> Option<RoomListener<'_>> {
+    fn listen(&self) -> Option<RoomListener<'_, I::Message>> {
         Cell::listen(self)
     }
 
@@ -172,7 +172,19 @@ impl<T: Send + 'static> SendPort<T> {
     /// let error = port.send(7).unwrap_err();
     /// assert_eq!(error.into_inner(), 7);
     /// ```
+    #[inline]
     pub fn send(&self, message: T) -> Result<(), SendError<T>> {
+        match self.try_send(message) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(message)) => Err(SendError::Closed(message)),
+            Err(TrySendError::Full(message)) => self.send_when_room(message),
+        }
+    }
+
+    /// The rest of [`send`](Self::send), out of its inlined fast path.
+    #[cold]
+    #[inline(never)]
+    fn send_when_room(&self, message: T) -> Result<(), SendError<T>> {
         self.send_until(message, None).map_err(|error| match error {
             SendTimeoutError::Closed(message) => SendError::Closed(message),
             SendTimeoutError::BlockingInIsolate(message) => SendError::BlockingInIsolate(message),
@@ -187,6 +199,7 @@ impl<T: Send + 'static> SendPort<T> {
     /// [`TrySendError::Full`] when it goes to a full bounded mailbox,
     /// [`TrySendError::Closed`] when the receiver is gone; both give the
     /// message back.
+    #[inline]
     pub fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
         match &self.target {
             Target::Channel(sender, link) => {

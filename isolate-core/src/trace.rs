@@ -2,8 +2,9 @@
 //!
 //! A span per isolate run (`isolate`, at `DEBUG`: id, group, name) and per
 //! message (`message`, at `TRACE`: the isolate's message count), and events
-//! for spawns, panics and kills. Without a subscriber, each costs a load of
-//! the callsite's cached interest; without the feature, nothing at all.
+//! for spawns, panics and kills. Until a subscriber is installed, the run
+//! loop runs a copy of itself without any of this (one load per run picks
+//! the copy); without the feature, nothing at all.
 
 #[cfg(feature = "tracing")]
 mod enabled {
@@ -55,14 +56,24 @@ mod enabled {
         on(Level::TRACE).then(|| tracing::trace_span!("message", seq).entered())
     }
 
+    // The events below are out of line: a `tracing` macro expands to a
+    // callsite and its registration, and inlined into the run loop that
+    // code made the compiler stop inlining the user's `handle` there.
+
+    #[cold]
+    #[inline(never)]
     pub(crate) fn spawned(id: u64, group: &str) {
         tracing::trace!(id, group, "isolate spawned");
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn panicked(id: u64, message: &str, fatal: bool) {
         tracing::error!(id, fatal, "isolate handler panicked: {message}");
     }
 
+    #[cold]
+    #[inline(never)]
     pub(crate) fn killed(id: u64) {
         tracing::debug!(id, "isolate killed");
     }

@@ -102,8 +102,10 @@ fn a_blocking_tell_waits_for_room() {
     let mut sent = ReceivePort::new();
     let done = sent.send_port();
     let producer = sink.clone();
+    // Miri runs each hand-off thousands of times slower.
+    let last = if cfg!(miri) { 10 } else { 100 };
     let thread = std::thread::spawn(move || {
-        for n in 1..=100 {
+        for n in 1..=last {
             producer.put(n).unwrap();
         }
         done.send(()).unwrap();
@@ -118,7 +120,7 @@ fn a_blocking_tell_waits_for_room() {
     thread.join().unwrap();
     assert_eq!(
         sink.got().wait_timeout(PATIENCE),
-        Ok((0..=100).collect::<Vec<_>>())
+        Ok((0..=last).collect::<Vec<_>>())
     );
 }
 
@@ -151,8 +153,9 @@ fn port_message(sink: &SinkPort) -> <Sink as Isolate>::Message {
 /// worker, so a producer isolate can feed a slower bounded consumer.
 #[test]
 fn an_isolate_waits_for_room_with_async_tells() {
+    const COUNT: u32 = if cfg!(miri) { 50 } else { 1_000 };
     async fn produce((sink, done): (SinkPort, SendPort<()>)) {
-        for n in 0..1_000 {
+        for n in 0..COUNT {
             sink.put_async(n).await.unwrap();
         }
         done.send(()).unwrap();
@@ -166,7 +169,7 @@ fn an_isolate_waits_for_room_with_async_tells() {
     assert_eq!(done.recv_timeout(PATIENCE), Ok(()));
     assert_eq!(
         sink.got().wait_timeout(PATIENCE),
-        Ok((0..1_000).collect::<Vec<_>>())
+        Ok((0..COUNT).collect::<Vec<_>>())
     );
 }
 

@@ -178,7 +178,7 @@ impl<I: Isolate> Cell<I> {
     }
 
     /// Registers a sender to be woken when a bounded mailbox has room.
-    pub(crate) fn listen(&self) -> Option<RoomListener<'_>> {
+    pub(crate) fn listen(&self) -> Option<RoomListener<'_, I::Message>> {
         self.mailbox.listen()
     }
 
@@ -331,12 +331,15 @@ impl<I: Isolate> Cell<I> {
     /// Handles messages and polls the async handler until there is nothing
     /// to do, the budget is spent, or the isolate ends.
     ///
+    /// `TRACED` selects one of two copies of the loop: the one that runs
+    /// when no `tracing` subscriber exists has no trace of tracing in it, so
+    /// the feature costs one load and branch per run rather than per message.
+    ///
     /// Must only be called by the worker that won `start_run`.
-    fn run_core(self: &Arc<Self>) -> Outcome {
+    fn run_core<const TRACED: bool>(self: &Arc<Self>) -> Outcome {
         let core = self.core.get();
         let mut waker: Option<Waker> = None;
         let mut budget = BUDGET;
-        let traced = trace::active();
         loop {
             // The control lane overtakes everything else.
             if let Some(controls) = self.existing_controls()
@@ -442,7 +445,7 @@ impl<I: Isolate> Cell<I> {
                 return Outcome::Exit;
             };
             let handled = trace::within(
-                traced,
+                TRACED,
                 || trace::message_span(seq),
                 || catch_unwind(AssertUnwindSafe(|| isolate.handle(message))),
             );
@@ -512,20 +515,38 @@ impl<I: Isolate> Cell<I> {
     }
 }
 
+impl<I: Isolate> Cell<I> {
+    /// A run inside its span, once a subscriber exists. Kept out of line so
+    /// that `Task::run` holds only the untraced copy of the loop.
+    #[cold]
+    #[inline(never)]
+    fn run_traced(self: &Arc<Self>) -> Outcome {
+        trace::within(
+            true,
+            || trace::run_span(self.id, &self.pool.name, self.name()),
+            || self.enter_and_run::<true>(),
+        )
+    }
+
+    /// One run, with the thread marked as inside this isolate.
+    #[inline(always)]
+    fn enter_and_run<const TRACED: bool>(self: &Arc<Self>) -> Outcome {
+        let _guard = RunGuard::enter();
+        let _current = crate::handle::enter(Arc::as_ptr(self) as *const dyn Target);
+        self.run_core::<TRACED>()
+    }
+}
+
 impl<I: Isolate> Task for Cell<I> {
     fn run(self: Arc<Self>) {
         if !self.state.start_run() {
             return;
         }
-        let outcome = trace::within(
-            trace::active(),
-            || trace::run_span(self.id, &self.pool.name, self.name()),
-            || {
-                let _guard = RunGuard::enter();
-                let _current = crate::handle::enter(Arc::as_ptr(&self) as *const dyn Target);
-                self.run_core()
-            },
-        );
+        let outcome = if trace::active() {
+            self.run_traced()
+        } else {
+            self.enter_and_run::<false>()
+        };
         match outcome {
             Outcome::Idle => match self.state.finish_run() {
                 Finish::Idle => {

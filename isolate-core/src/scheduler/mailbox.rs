@@ -27,27 +27,28 @@ use std::time::Instant;
 
 use event_listener::{Event, EventListener, IntoNotification, Listener};
 
-use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering, lock};
 
 /// See the module docs.
 #[derive(Debug)]
 pub struct Mailbox<M> {
     inner: Mutex<Inner<M>>,
     senders: AtomicUsize,
-    bound: Option<Box<Bound>>,
+    /// Where senders wait for room: only a bounded mailbox has one.
+    room: Option<Box<Event>>,
 }
 
-/// The capacity of a bounded mailbox and the senders waiting for room.
 #[derive(Debug)]
-struct Bound {
+struct Inner<M> {
+    queue: VecDeque<M>,
+    closed: bool,
+    /// `usize::MAX` when unbounded: checked in the same lock and cache line
+    /// as the queue, so an unbounded push pays one comparison for the bound.
     capacity: usize,
-    /// Senders between [`Mailbox::listen`] and the end of their wait. Lets
-    /// a pop skip the event (and its lock) when nobody waits. A sender
-    /// counts itself before it retries its push under the mailbox lock, and
-    /// a pop reads the count after its own turn under that lock, so either
-    /// the retry sees the room or the pop sees the waiter.
-    waiting: AtomicUsize,
-    room: Event,
+    /// Senders registered with [`Mailbox::listen`] and not yet done waiting.
+    /// Counted under the lock, so a pop sees every waiter whose retry came
+    /// before it, and skips the event entirely when nobody waits.
+    waiting: u32,
 }
 
 /// Why [`Mailbox::push`] gave a message back.
@@ -62,13 +63,13 @@ pub enum Refused<M> {
 /// A sender's registration to be woken when a bounded mailbox has room:
 /// await it, or [`wait`](RoomListener::wait) on a plain thread. Dropping it
 /// unregisters.
-pub struct RoomListener<'a> {
-    bound: &'a Bound,
+pub struct RoomListener<'a, M> {
+    inner: &'a Mutex<Inner<M>>,
     /// `None` once a blocking wait has used it.
     listener: Option<EventListener>,
 }
 
-impl RoomListener<'_> {
+impl<M> RoomListener<'_, M> {
     /// Blocks until woken, or until `deadline`; `false` means it passed.
     pub fn wait(mut self, deadline: Option<Instant>) -> bool {
         match (self.listener.take(), deadline) {
@@ -82,7 +83,7 @@ impl RoomListener<'_> {
     }
 }
 
-impl Future for RoomListener<'_> {
+impl<M> Future for RoomListener<'_, M> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -93,22 +94,16 @@ impl Future for RoomListener<'_> {
     }
 }
 
-impl std::fmt::Debug for RoomListener<'_> {
+impl<M> std::fmt::Debug for RoomListener<'_, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("RoomListener(..)")
     }
 }
 
-impl Drop for RoomListener<'_> {
+impl<M> Drop for RoomListener<'_, M> {
     fn drop(&mut self) {
-        self.bound.waiting.fetch_sub(1, Ordering::AcqRel);
+        lock(self.inner).waiting -= 1;
     }
-}
-
-#[derive(Debug)]
-struct Inner<M> {
-    queue: VecDeque<M>,
-    closed: bool,
 }
 
 impl<M> Mailbox<M> {
@@ -118,23 +113,23 @@ impl<M> Mailbox<M> {
             inner: Mutex::new(Inner {
                 queue: VecDeque::new(),
                 closed: false,
+                capacity: usize::MAX,
+                waiting: 0,
             }),
             senders: AtomicUsize::new(senders),
-            bound: None,
+            room: None,
         }
     }
 
     /// As [`new`](Self::new), holding at most `capacity` messages (at
     /// least one).
     pub fn bounded(senders: usize, capacity: usize) -> Self {
-        Mailbox {
-            bound: Some(Box::new(Bound {
-                capacity: capacity.max(1),
-                waiting: AtomicUsize::new(0),
-                room: Event::new(),
-            })),
+        let mailbox = Mailbox {
+            room: Some(Box::new(Event::new())),
             ..Mailbox::new(senders)
-        }
+        };
+        lock(&mailbox.inner).capacity = capacity.clamp(1, usize::MAX - 1);
+        mailbox
     }
 
     /// Appends `message`, or gives it back if the mailbox is closed or full.
@@ -143,9 +138,7 @@ impl<M> Mailbox<M> {
         if inner.closed {
             return Err(Refused::Closed(message));
         }
-        if let Some(bound) = &self.bound
-            && inner.queue.len() >= bound.capacity
-        {
+        if inner.queue.len() >= inner.capacity {
             return Err(Refused::Full(message));
         }
         inner.queue.push_back(message);
@@ -154,13 +147,26 @@ impl<M> Mailbox<M> {
 
     /// Takes the oldest message, and makes room for one waiting sender.
     pub fn pop(&self) -> Option<M> {
-        let message = lock(&self.inner).queue.pop_front();
-        if let Some(bound) = &self.bound
-            && message.is_some()
-            && bound.waiting.load(Ordering::Acquire) != 0
+        let mut inner = lock(&self.inner);
+        if inner.waiting != 0 {
+            return self.pop_making_room(inner);
+        }
+        // The hot path: nothing between the pop and the return, so the
+        // message moves straight into the caller's slot.
+        inner.queue.pop_front()
+    }
+
+    /// [`pop`](Self::pop) while senders wait: wakes one more of them than
+    /// already woken, since each pop frees one slot.
+    #[cold]
+    #[inline(never)]
+    fn pop_making_room(&self, mut inner: MutexGuard<'_, Inner<M>>) -> Option<M> {
+        let message = inner.queue.pop_front();
+        drop(inner);
+        if message.is_some()
+            && let Some(room) = &self.room
         {
-            // One more waiter than already woken: each pop frees one slot.
-            bound.room.notify(1.additional());
+            room.notify(1.additional());
         }
         message
     }
@@ -168,18 +174,23 @@ impl<M> Mailbox<M> {
     /// Registers to be woken when a bounded mailbox has room (or closes).
     /// `None` for an unbounded mailbox, which is never full. Register
     /// first, then retry the push: a pop in between wakes this listener.
-    pub fn listen(&self) -> Option<RoomListener<'_>> {
-        let bound = self.bound.as_deref()?;
-        bound.waiting.fetch_add(1, Ordering::AcqRel);
+    pub fn listen(&self) -> Option<RoomListener<'_, M>> {
+        let room = self.room.as_deref()?;
+        // Listening first and counting second (under the lock) is safe: a
+        // pop that misses the count happened before the caller's retry,
+        // which then finds the room.
+        let listener = room.listen();
+        lock(&self.inner).waiting += 1;
         Some(RoomListener {
-            bound,
-            listener: Some(bound.room.listen()),
+            inner: &self.inner,
+            listener: Some(listener),
         })
     }
 
     /// The capacity of a bounded mailbox.
     pub fn capacity(&self) -> Option<usize> {
-        self.bound.as_ref().map(|bound| bound.capacity)
+        let capacity = lock(&self.inner).capacity;
+        (capacity != usize::MAX).then_some(capacity)
     }
 
     /// Closes the mailbox and returns what was still queued. The caller drops
@@ -191,8 +202,8 @@ impl<M> Mailbox<M> {
             inner.closed = true;
             std::mem::take(&mut inner.queue)
         };
-        if let Some(bound) = &self.bound {
-            bound.room.notify(usize::MAX);
+        if let Some(room) = &self.room {
+            room.notify(usize::MAX);
         }
         queued
     }
