@@ -172,6 +172,15 @@ pub mod __loom {
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The guide's chapters (`docs/src`), compiled and run as doctests, so that
+/// the book cannot drift from the code.
+#[cfg(doctest)]
+pub mod guide {
+    /// Lifecycle, control and supervision.
+    #[doc = include_str!("../../docs/src/lifecycle.md")]
+    pub struct Lifecycle;
+}
+
 /// Support for the macros' expansions. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
