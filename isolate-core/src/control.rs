@@ -163,6 +163,12 @@ impl SpawnOptions {
     /// made, inside an isolate when its reply is awaited. Control requests
     /// (kill, ping, pause) never count against the bound.
     ///
+    /// As with any bounded channel, a cycle of waits can deadlock: an
+    /// isolate that awaits room in its *own* full mailbox, or two isolates
+    /// that each await room in the other's, wait for each other forever.
+    /// Use the `try_` forms on such paths (or leave those mailboxes
+    /// unbounded); `IsolateGroup::isolates()` shows `senders_waiting`.
+    ///
     /// # Examples
     ///
     /// ```

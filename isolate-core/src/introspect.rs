@@ -19,6 +19,8 @@ pub struct IsolateInfo {
     /// Its mailbox's bound ([`SpawnOptions::bounded`](crate::SpawnOptions::bounded)),
     /// or `None` when unbounded.
     pub mailbox_capacity: Option<usize>,
+    /// Senders waiting for room in its full bounded mailbox.
+    pub senders_waiting: usize,
     /// Messages it has handled so far.
     pub messages_handled: u64,
 }

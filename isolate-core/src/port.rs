@@ -267,7 +267,8 @@ impl<T: Send + 'static> SendPort<T> {
     /// As [`send`](Self::send), plus [`SendTimeoutError::Timeout`] when the
     /// mailbox stayed full; each gives the message back.
     pub fn send_timeout(&self, message: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.send_until(message, Some(Instant::now() + timeout))
+        // A timeout too long for an `Instant` is no deadline at all.
+        self.send_until(message, Instant::now().checked_add(timeout))
     }
 
     /// The blocking send, with an optional deadline.
@@ -595,7 +596,13 @@ impl<T: Send + 'static> ReceivePort<T> {
         if worker::must_not_block() {
             return Err(RecvTimeoutError::BlockingInIsolate);
         }
-        let deadline = Instant::now() + timeout;
+        // A timeout too long for an `Instant` is no deadline at all.
+        let Some(deadline) = Instant::now().checked_add(timeout) else {
+            return self.recv().map_err(|error| match error {
+                RecvError::Disconnected => RecvTimeoutError::Disconnected,
+                RecvError::BlockingInIsolate => RecvTimeoutError::BlockingInIsolate,
+            });
+        };
         loop {
             match self.step() {
                 Step::Message(message) => return Ok(message),

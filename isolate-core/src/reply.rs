@@ -117,7 +117,8 @@ impl<T> Reply<T> {
     ///
     /// [`ReplyError::Dropped`] if the request is dropped unanswered;
     /// [`ReplyError::BlockingInIsolate`] when called on an isolate group's
-    /// worker thread (`.await` the reply there instead).
+    /// worker thread (`.await` the reply there instead). A request still
+    /// waiting for room in a full bounded mailbox is then dropped unsent.
     pub fn wait(mut self) -> Result<T, ReplyError> {
         if worker::must_not_block() {
             return Err(ReplyError::BlockingInIsolate);
@@ -146,11 +147,14 @@ impl<T> Reply<T> {
         if worker::must_not_block() {
             return Err(ReplyError::BlockingInIsolate);
         }
-        let deadline = Instant::now() + timeout;
-        if !self.finish_sending(Some(deadline)) {
+        // A timeout too long for an `Instant` is no deadline at all.
+        let deadline = Instant::now().checked_add(timeout);
+        if !self.finish_sending(deadline) {
             return Err(ReplyError::Timeout(timeout));
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.map_or(timeout, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        });
         self.receiver.recv_timeout(left).map_err(|e| match e {
             oneshot::RecvTimeoutError::Timeout => ReplyError::Timeout(timeout),
             oneshot::RecvTimeoutError::Disconnected => ReplyError::Dropped,
@@ -164,11 +168,14 @@ impl<T> Reply<T> {
     ///
     /// `Err(Ok(reply))` when the answer has not arrived yet,
     /// `Err(Err(ReplyError::Dropped))` when it never will.
-    pub fn try_wait(mut self) -> Result<T, Result<Self, ReplyError>> {
-        if self
-            .poll_sending(&mut Context::from_waker(Waker::noop()))
-            .is_pending()
-        {
+    ///
+    /// An ask whose request is still waiting for room in a full bounded
+    /// mailbox (see [`SendPort::ask`](crate::SendPort::ask)) has no answer
+    /// yet: `try_wait` gives it back without sending; awaiting it sends.
+    pub fn try_wait(self) -> Result<T, Result<Self, ReplyError>> {
+        // Polling the send here, with nobody to wake, would leave a
+        // registered waiter that takes another sender's wake-up.
+        if self.sending.is_some() {
             return Err(Ok(self));
         }
         match self.receiver.try_recv() {

@@ -206,6 +206,13 @@ fn waiting_senders_fail_when_the_isolate_is_killed() {
             std::thread::spawn(move || results.send(sink.put(n)).unwrap())
         })
         .collect();
+    // Killed only once all three wait for room.
+    common::wait_until("three senders waiting", || {
+        group
+            .isolates()
+            .iter()
+            .any(|info| info.id == handle.id() && info.senders_waiting == 3)
+    });
     let mut exits = ReceivePort::new();
     handle.add_on_exit_listener(exits.send_port(), ());
     handle.kill(Priority::Immediate);
@@ -220,7 +227,9 @@ fn waiting_senders_fail_when_the_isolate_is_killed() {
 }
 
 /// Rule: a sender that gives up its wait (drops its `send_async`) does not
-/// take another waiter's turn.
+/// take another waiter's turn. (That a woken waiter which gives up hands
+/// its wake-up on is checked in `mailbox.rs`'s unit tests, where the
+/// interleaving can be forced.)
 #[test]
 fn a_cancelled_async_send_leaves_the_others_their_turn() {
     use std::future::Future;
@@ -287,6 +296,13 @@ fn an_unsent_ask_fails_when_the_isolate_dies() {
     let mut answer = ReceivePort::new();
     group.spawn_fn(ask_then_report, (sink, answer.send_port()));
     assert_eq!(answer.recv_timeout(PATIENCE), Ok(true));
+    // The ask went nowhere: the mailbox still holds only `put(1)`.
+    let info = group
+        .isolates()
+        .into_iter()
+        .find(|info| info.id == handle.id())
+        .unwrap();
+    assert_eq!(info.mailbox_len, 1);
     handle.kill(Priority::Immediate);
     assert_eq!(answer.recv_timeout(PATIENCE), Ok(true));
 }
@@ -311,7 +327,7 @@ fn a_timer_send_to_a_full_mailbox_is_delivered_later() {
     let mut inbox = ReceivePort::new();
     let (sink, handle) = paused_sink(&group, 1);
     sink.put(1).unwrap();
-    // The timer's message goes to the raw port: a `put(5)`.
+    // The timer's message goes to the raw port: a `put(9)`.
     let message = port_message(&sink);
     group.send_after(&sink, Duration::from_millis(1), message);
     // Another timer on the same thread still fires meanwhile.

@@ -604,6 +604,7 @@ impl<I: Isolate> Task for Cell<I> {
             state,
             mailbox_len: self.mailbox.len(),
             mailbox_capacity: self.mailbox.capacity(),
+            senders_waiting: self.mailbox.waiting(),
             messages_handled: self.handled.load(Ordering::Relaxed),
         }
     }

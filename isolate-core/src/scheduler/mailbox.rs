@@ -187,6 +187,11 @@ impl<M> Mailbox<M> {
         })
     }
 
+    /// Senders waiting for room now.
+    pub fn waiting(&self) -> usize {
+        lock(&self.inner).waiting as usize
+    }
+
     /// The capacity of a bounded mailbox.
     pub fn capacity(&self) -> Option<usize> {
         let capacity = lock(&self.inner).capacity;
@@ -227,5 +232,64 @@ impl<M> Mailbox<M> {
     /// Whether no port can send here any more.
     pub fn has_no_senders(&self) -> bool {
         self.senders.load(Ordering::Acquire) == 0
+    }
+}
+
+#[cfg(all(test, not(isolate_loom)))]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    fn poll(listener: &mut RoomListener<'_, u32>) -> Poll<()> {
+        Pin::new(listener).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    /// A woken waiter that gives up before retrying hands its turn on: a
+    /// cancelled `send_async` cannot strand the senders behind it.
+    #[test]
+    fn a_dropped_woken_waiter_passes_its_turn_on() {
+        let mailbox = Mailbox::bounded(1, 1);
+        mailbox.push(0).unwrap();
+        assert!(matches!(mailbox.push(1), Err(Refused::Full(1))));
+        let mut first = mailbox.listen().unwrap();
+        let mut second = mailbox.listen().unwrap();
+        assert_eq!(mailbox.waiting(), 2);
+        assert!(poll(&mut first).is_pending());
+        assert!(poll(&mut second).is_pending());
+
+        assert_eq!(mailbox.pop(), Some(0));
+        // One slot, one wake-up: the first waiter's.
+        assert!(poll(&mut second).is_pending());
+        drop(first);
+        assert!(poll(&mut second).is_ready());
+        drop(second);
+        assert_eq!(mailbox.waiting(), 0);
+    }
+
+    /// Closing wakes every waiter, so that each finds the mailbox closed.
+    #[test]
+    fn closing_wakes_every_waiter() {
+        let mailbox = Mailbox::bounded(1, 1);
+        mailbox.push(0).unwrap();
+        let mut waiters: Vec<_> = (0..3).map(|_| mailbox.listen().unwrap()).collect();
+        for waiter in &mut waiters {
+            assert!(poll(waiter).is_pending());
+        }
+        assert_eq!(mailbox.close().len(), 1);
+        for waiter in &mut waiters {
+            assert!(poll(waiter).is_ready());
+        }
+        assert!(matches!(mailbox.push(1), Err(Refused::Closed(1))));
+    }
+
+    /// An unbounded mailbox is never full and has nothing to listen to.
+    #[test]
+    fn an_unbounded_mailbox_has_no_waiters() {
+        let mailbox = Mailbox::new(1);
+        for n in 0..1000 {
+            mailbox.push(n).unwrap();
+        }
+        assert!(mailbox.listen().is_none());
+        assert_eq!(mailbox.capacity(), None);
     }
 }
