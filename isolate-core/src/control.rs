@@ -159,9 +159,9 @@ impl SpawnOptions {
     /// (a port's `_async` method) waits without blocking, and
     /// [`try_send`](crate::SendPort::try_send) (a port's `try_` method)
     /// returns [`TrySendError::Full`](crate::TrySendError::Full) with the
-    /// message. An ask waits for room too: on a plain thread when it is
-    /// made, inside an isolate when its reply is awaited. Control requests
-    /// (kill, ping, pause) never count against the bound.
+    /// message. An ask never waits when it is made: its request goes out
+    /// when the reply is waited for or awaited, within that wait's timeout.
+    /// Control requests (kill, ping, pause) never count against the bound.
     ///
     /// As with any bounded channel, a cycle of waits can deadlock: an
     /// isolate that awaits room in its *own* full mailbox, or two isolates

@@ -328,10 +328,10 @@ impl<T: Send + 'static> SendPort<T> {
     /// with [`ReplyError::Dropped`](crate::ReplyError::Dropped): an ask never
     /// hangs on a dead isolate.
     ///
-    /// To a full bounded mailbox, an ask made on a plain thread waits here
-    /// for room. Made on an isolate group's thread, where it must not block,
-    /// it returns at once and the request goes out when the reply is first
-    /// polled (awaited): a reply dropped unpolled never sends it.
+    /// `ask` itself never waits. To a full bounded mailbox, the request goes
+    /// out when the reply is waited for or awaited, and that wait includes
+    /// the wait for room: `wait_timeout` bounds both. A reply dropped before
+    /// that never sends its request.
     ///
     /// # Examples
     ///
@@ -352,10 +352,6 @@ impl<T: Send + 'static> SendPort<T> {
             Ok(()) | Err(TrySendError::Closed(_)) => return reply,
             Err(TrySendError::Full(request)) => request,
         };
-        if !worker::must_not_block() {
-            let _ = self.send(request);
-            return reply;
-        }
         let port = self.clone();
         reply.after(Box::pin(async move {
             let _ = port.send_async(request).await;

@@ -30,10 +30,11 @@ use crate::scheduler::worker;
 #[must_use = "a Reply does nothing unless waited for or awaited"]
 pub struct Reply<T> {
     receiver: oneshot::Receiver<T>,
-    /// The send of the request, when it could not go out at once: an ask to
-    /// a full bounded mailbox made on a thread that must not block. Driven
-    /// to its end before the answer is awaited. (The mutex only makes the
-    /// reply `Sync`; it is reached through `&mut` and never locked.)
+    /// The send of the request, when it could not go out at once (an ask
+    /// to a full bounded mailbox). Driven to its end before the answer is
+    /// awaited, so that a wait's timeout covers the wait for room too.
+    /// (The mutex only makes the reply `Sync`; it is reached through
+    /// `&mut` and never locked.)
     sending: Option<Box<Mutex<Sending>>>,
 }
 

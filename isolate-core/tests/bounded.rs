@@ -59,11 +59,7 @@ fn try_send_to_a_full_mailbox_gives_the_message_back() {
         sink.try_pair(4, 5),
         Err(TrySendError::Full((4, 5)))
     ));
-    let info = group
-        .isolates()
-        .into_iter()
-        .find(|info| info.id == handle.id())
-        .unwrap();
+    let info = common::info(&group, &handle);
     assert_eq!(info.mailbox_len, 2);
     assert_eq!(info.mailbox_capacity, Some(2));
     assert_eq!(info.state, IsolateState::Paused);
@@ -82,11 +78,7 @@ fn an_unbounded_mailbox_is_never_full() {
     for n in 0..10_000 {
         sink.try_put(n).unwrap();
     }
-    let info = group
-        .isolates()
-        .into_iter()
-        .find(|info| info.id == handle.id())
-        .unwrap();
+    let info = common::info(&group, &handle);
     assert_eq!(info.mailbox_capacity, None);
     resume(&handle);
     assert_eq!(sink.got().wait_timeout(PATIENCE).unwrap().len(), 10_000);
@@ -208,10 +200,7 @@ fn waiting_senders_fail_when_the_isolate_is_killed() {
         .collect();
     // Killed only once all three wait for room.
     common::wait_until("three senders waiting", || {
-        group
-            .isolates()
-            .iter()
-            .any(|info| info.id == handle.id() && info.senders_waiting == 3)
+        common::info(&group, &handle).senders_waiting == 3
     });
     let mut exits = ReceivePort::new();
     handle.add_on_exit_listener(exits.send_port(), ());
@@ -258,8 +247,8 @@ fn a_cancelled_async_send_leaves_the_others_their_turn() {
     assert_eq!(sink.got().wait_timeout(PATIENCE), Ok(vec![0, 2]));
 }
 
-/// Rule: an ask to a full mailbox waits for room: on a plain thread when it
-/// is made, inside an isolate when its reply is awaited.
+/// Rule: an ask to a full mailbox waits for room when its reply is waited
+/// for or awaited, on a plain thread and inside an isolate alike.
 #[test]
 fn asks_wait_for_room() {
     async fn ask_inside((sink, answer): (SinkPort, SendPort<Vec<u32>>)) {
@@ -277,6 +266,22 @@ fn asks_wait_for_room() {
     resume(&handle);
     assert_eq!(answer.recv_timeout(PATIENCE), Ok(vec![7]));
     assert_eq!(thread.join().unwrap(), Ok(vec![7]));
+}
+
+/// Rule: an ask's timeout covers its wait for room: a wait never outlasts
+/// the timeout it was given, even when the mailbox stays full.
+#[test]
+fn an_ask_to_a_full_mailbox_times_out() {
+    let group = common::group(2);
+    let (sink, handle) = paused_sink(&group, 1);
+    sink.put(1).unwrap();
+    let timeout = Duration::from_millis(20);
+    assert_eq!(
+        sink.got().wait_timeout(timeout),
+        Err(ReplyError::Timeout(timeout))
+    );
+    // The request was never sent: the mailbox holds its one message.
+    assert_eq!(common::info(&group, &handle).mailbox_len, 1);
 }
 
 /// Rule: an ask made inside an isolate whose reply is never awaited sends
@@ -297,11 +302,7 @@ fn an_unsent_ask_fails_when_the_isolate_dies() {
     group.spawn_fn(ask_then_report, (sink, answer.send_port()));
     assert_eq!(answer.recv_timeout(PATIENCE), Ok(true));
     // The ask went nowhere: the mailbox still holds only `put(1)`.
-    let info = group
-        .isolates()
-        .into_iter()
-        .find(|info| info.id == handle.id())
-        .unwrap();
+    let info = common::info(&group, &handle);
     assert_eq!(info.mailbox_len, 1);
     handle.kill(Priority::Immediate);
     assert_eq!(answer.recv_timeout(PATIENCE), Ok(true));

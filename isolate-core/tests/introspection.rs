@@ -33,11 +33,7 @@ fn isolates_reports_name_state_mailbox_and_messages_handled() {
         tally.add(n).unwrap();
     }
     assert_eq!(tally.total().wait_timeout(PATIENCE), Ok(45));
-    let info = group
-        .isolates()
-        .into_iter()
-        .find(|info| info.id == handle.id())
-        .expect("listed");
+    let info = common::info(&group, &handle);
     assert_eq!(info.name.as_deref(), Some("tally"));
     assert_eq!(info.messages_handled, 11);
     assert_eq!(info.mailbox_len, 0);
@@ -47,11 +43,7 @@ fn isolates_reports_name_state_mailbox_and_messages_handled() {
     for n in 0..3 {
         tally.add(n).unwrap();
     }
-    let info = group
-        .isolates()
-        .into_iter()
-        .find(|i| i.id == handle.id())
-        .unwrap();
+    let info = common::info(&group, &handle);
     assert_eq!(info.state, IsolateState::Paused);
     assert_eq!(info.mailbox_len, 3);
     handle.resume(&capability);

@@ -150,3 +150,53 @@ fn the_last_sender_leaving_is_seen_after_its_message() {
         assert_eq!(seen, [5], "ending never loses a message sent before");
     });
 }
+
+/// A wake-up whose news travels outside the mailbox (a `resume` clearing
+/// the pause flag) must be seen by the run it leads to, even when the
+/// isolate was already queued and `notify` changes nothing. Before `notify`
+/// rewrote a queued state, the run could read the flag stale and go idle
+/// for good (found by Miri's weak-memory emulation).
+#[test]
+fn a_wake_up_of_a_queued_isolate_publishes_what_came_before_it() {
+    loom::model(|| {
+        // Queued, and paused: the run that is coming must see the resume.
+        let state = Arc::new(State::new_scheduled());
+        let paused = Arc::new(AtomicUsize::new(1));
+
+        let resumer = {
+            let (state, paused) = (state.clone(), paused.clone());
+            thread::spawn(move || {
+                paused.store(0, Ordering::Relaxed);
+                state.notify() // the isolate is queued (or running): false
+            })
+        };
+        // The worker's runs: each one that sees the pause goes idle.
+        let mut resumed = false;
+        let mut scheduled_again = false;
+        if state.start_run() {
+            loop {
+                if paused.load(Ordering::Relaxed) == 0 {
+                    resumed = true;
+                }
+                match state.finish_run() {
+                    Finish::Idle => break,
+                    Finish::Reschedule => assert!(state.start_run()),
+                    Finish::Stopped => unreachable!(),
+                }
+                if resumed {
+                    break;
+                }
+            }
+        }
+        if resumer.join().unwrap() {
+            scheduled_again = true;
+        }
+        if !resumed {
+            // Then the resumer must have queued the isolate again, and that
+            // run sees the flag.
+            assert!(scheduled_again, "a resumed isolate went idle for good");
+            assert!(state.start_run());
+            assert_eq!(paused.load(Ordering::Relaxed), 0);
+        }
+    });
+}

@@ -29,7 +29,15 @@
 //!    *before* it calls `notify`. If the isolate is running, `notify` moves it
 //!    to `NOTIFIED`, and `finish_run` then reschedules it instead of letting it
 //!    go idle; if it is idle, `notify` schedules it. Either way a message in
-//!    the mailbox is always followed by a run that can see it.
+//!    the mailbox is always followed by a run that can see it. `notify`
+//!    *writes* the state in every case but `STOPPED`, even when it leaves it
+//!    as it was (`SCHEDULED`, `NOTIFIED`): that release write is what the
+//!    next run's `start_run` (or `finish_run`) acquires, so the run sees
+//!    whatever the notifier wrote before it. A plain load there would leave
+//!    a wake-up whose data travels outside the mailbox lock (a `resume`
+//!    clearing the pause flag, the last port's release) unordered with a
+//!    run that was already queued: Miri's weak-memory emulation found a
+//!    resumed isolate that read the pause flag stale and went idle for good.
 //! 4. **`STOPPED` is final.** No transition leaves it; `notify` on a stopped
 //!    isolate does nothing, so late senders and stale wakers are harmless.
 //!
@@ -94,21 +102,24 @@ impl State {
     /// There is something for the isolate to do (a message, a wake-up).
     ///
     /// Returns `true` when the caller must push the isolate onto a run queue
-    /// (the `IDLE → SCHEDULED` edge). `RUNNING` becomes `NOTIFIED`; every
-    /// other state is left as it is.
+    /// (the `IDLE → SCHEDULED` edge). `RUNNING` becomes `NOTIFIED`;
+    /// `SCHEDULED` and `NOTIFIED` are rewritten unchanged (see invariant 3);
+    /// `STOPPED` is left alone.
     pub fn notify(&self) -> bool {
         let mut current = self.0.load(Ordering::Acquire);
         loop {
             let next = match current {
                 IDLE => SCHEDULED,
                 RUNNING => NOTIFIED,
-                _ => return false,
+                STOPPED => return false,
+                // Rewritten as it is: a release that the next run acquires.
+                other => other,
             };
             match self
                 .0
                 .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return next == SCHEDULED,
+                Ok(_) => return current == IDLE,
                 Err(actual) => current = actual,
             }
         }

@@ -43,7 +43,7 @@ struct Local {
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
-    /// Set on a group's timer thread, which must not block either.
+    /// Set on a group's worker threads and timer thread.
     static NO_BLOCKING: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -52,13 +52,10 @@ thread_local! {
 /// so blocking APIs refuse it.
 pub(crate) fn must_not_block() -> bool {
     NO_BLOCKING.try_with(Cell::get).unwrap_or(false)
-        || CURRENT
-            .try_with(|current| current.borrow().is_some())
-            .unwrap_or(false)
 }
 
-/// Marks the calling thread (a timer thread) as one where blocking APIs
-/// must refuse to block.
+/// Marks the calling thread (a worker, a timer thread) as one where
+/// blocking APIs must refuse to block.
 pub(crate) fn forbid_blocking() {
     NO_BLOCKING.with(|flag| flag.set(true));
 }
@@ -136,6 +133,7 @@ pub(crate) fn main(pool: Arc<Pool>, index: usize, queue: Deque<TaskRef>, parker:
         tick: Cell::new(0),
     });
     CURRENT.with(|current| *current.borrow_mut() = Some(local.clone()));
+    forbid_blocking();
     local.run(&parker);
     // Drop what is still queued here; shutdown stops those isolates through
     // the group's list of live isolates.

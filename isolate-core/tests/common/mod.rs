@@ -87,3 +87,12 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         std::thread::yield_now();
     }
 }
+
+/// What `group.isolates()` says of the isolate behind `handle`.
+pub fn info(group: &IsolateGroup, handle: &IsolateHandle) -> isolate_core::IsolateInfo {
+    group
+        .isolates()
+        .into_iter()
+        .find(|info| info.id == handle.id())
+        .expect("a live isolate is listed")
+}
