@@ -376,6 +376,12 @@ pub enum RemoteErrorKind {
     /// A blocking form ([`run`](crate::run), [`run_with`](crate::run_with))
     /// was called on a worker thread of an isolate group.
     BlockingInIsolate,
+    /// A message between processes could not be encoded, decoded or
+    /// delivered: the message is lost, and the message says why.
+    Undeliverable,
+    /// A child process (see `spawn_uri`) ended other than by a clean exit
+    /// or a kill from its parent: the message gives its exit code or signal.
+    Exited,
 }
 
 impl RemoteError {
@@ -403,6 +409,10 @@ impl fmt::Display for RemoteError {
             RemoteErrorKind::Panicked => write!(f, "the isolate panicked: {}", self.message),
             RemoteErrorKind::Stopped => write!(f, "the isolate stopped: {}", self.message),
             RemoteErrorKind::BlockingInIsolate => f.write_str(BLOCKING_HINT),
+            RemoteErrorKind::Undeliverable => {
+                write!(f, "a message between processes was lost: {}", self.message)
+            }
+            RemoteErrorKind::Exited => write!(f, "the child process ended: {}", self.message),
         }
     }
 }

@@ -124,6 +124,8 @@ mod handle;
 mod introspect;
 mod isolate;
 mod port;
+#[cfg(all(unix, feature = "process"))]
+pub mod process;
 mod registry;
 mod reply;
 mod run;
@@ -154,6 +156,9 @@ pub use sendable::{Immutable, Sendable};
 pub use shared::Shared;
 pub use supervisor::{Strategy, Supervisor, SupervisorBuilder};
 pub use timer::Timer;
+
+#[cfg(all(unix, feature = "process"))]
+pub use process::{ProcessIsolate, SpawnUriError};
 
 #[cfg(feature = "macros")]
 pub use isolate_macros::{isolate, message};
@@ -210,4 +215,89 @@ pub mod __private {
 
     /// Compiles only when `#[isolate]` is on `T`'s struct definition.
     pub const fn assert_isolate_struct<T: IsolateStruct + ?Sized>() {}
+
+    #[cfg(all(unix, feature = "process"))]
+    pub use serde;
+
+    pub use crate::{__remote_message as remote_message, __remote_port as remote_port};
+
+    /// What `#[isolate(remote)]` asks of every handler's arguments and result.
+    #[cfg(all(unix, feature = "process"))]
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot cross into another process: it does not implement serde's `Serialize` and `Deserialize`",
+        label = "`#[isolate(remote)]` needs this type to be serde",
+        note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]`, or drop `remote` if the isolate's port never leaves this process"
+    )]
+    pub trait Remote {}
+
+    #[cfg(all(unix, feature = "process"))]
+    impl<T: serde::Serialize + serde::de::DeserializeOwned> Remote for T {}
+
+    /// Compiles only when `T` can cross into another process.
+    #[cfg(all(unix, feature = "process"))]
+    pub const fn assert_remote<T: Remote + ?Sized>() {}
+
+    /// Without the `process` feature, `remote_message!` already refused.
+    #[cfg(not(all(unix, feature = "process")))]
+    pub const fn assert_remote<T: ?Sized>() {}
+}
+
+/// Derives serde for the message enum of an `#[isolate(remote)]` impl.
+#[cfg(all(unix, feature = "process"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __remote_message {
+    ($item:item) => {
+        #[derive($crate::__private::serde::Serialize, $crate::__private::serde::Deserialize)]
+        #[serde(crate = "::isolate_core::__private::serde")]
+        $item
+    };
+}
+
+/// Without the `process` feature, `#[isolate(remote)]` is refused.
+#[cfg(not(all(unix, feature = "process")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __remote_message {
+    ($item:item) => {
+        ::core::compile_error!(
+            "`#[isolate(remote)]` needs isolate-core's `process` feature (on by default, Unix only)"
+        );
+        $item
+    };
+}
+
+/// Serde for the port of an `#[isolate(remote)]` isolate: it crosses as
+/// the `SendPort` underneath.
+#[cfg(all(unix, feature = "process"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __remote_port {
+    ($port:ident, $isolate:ident) => {
+        impl $crate::__private::serde::Serialize for $port {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::__private::serde::Serialize::serialize(self.send_port(), serializer)
+            }
+        }
+
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $port {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                <$crate::SendPort<<$isolate as $crate::Isolate>::Message> as $crate::__private::serde::Deserialize<'de>>::deserialize(deserializer)
+                    .map(<$port as ::core::convert::From<_>>::from)
+            }
+        }
+    };
+}
+
+/// Without the `process` feature, `remote_message!` already refused.
+#[cfg(not(all(unix, feature = "process")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __remote_port {
+    ($port:ident, $isolate:ident) => {};
 }

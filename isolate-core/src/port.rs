@@ -103,8 +103,14 @@ pub(crate) trait Inbox<T>: Send + Sync + 'static {
     /// `true` when the isolate must be scheduled (it lost its last port).
     fn remove_sender(&self) -> bool;
     fn is_closed(&self) -> bool;
-    fn isolate_id(&self) -> u64;
+    /// The isolate behind the mailbox; `None` for a proxy to another process.
+    fn isolate_id(&self) -> Option<u64>;
     fn note_registered(&self, name: Arc<str>);
+    /// For a proxy to a port in another process: the connection (by
+    /// address) and the port's id on it.
+    fn remote(&self) -> Option<(usize, u64)> {
+        None
+    }
 }
 
 impl<I: Isolate> Inbox<I::Message> for Cell<I> {
@@ -132,8 +138,8 @@ impl<I: Isolate> Inbox<I::Message> for Cell<I> {
         self.is_stopped()
     }
 
-    fn isolate_id(&self) -> u64 {
-        crate::scheduler::task::Task::id(self)
+    fn isolate_id(&self) -> Option<u64> {
+        Some(crate::scheduler::task::Task::id(self))
     }
 
     fn note_registered(&self, name: Arc<str>) {
@@ -362,7 +368,17 @@ impl<T: Send + 'static> SendPort<T> {
     pub(crate) fn isolate_id(&self) -> Option<u64> {
         match &self.target {
             Target::Channel(..) => None,
-            Target::Isolate(inbox) => Some(inbox.isolate_id()),
+            Target::Isolate(inbox) => inbox.isolate_id(),
+        }
+    }
+
+    /// For a proxy to a port in another process: the connection (by
+    /// address) and the port's id on it.
+    #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
+    pub(crate) fn remote(&self) -> Option<(usize, u64)> {
+        match &self.target {
+            Target::Channel(..) => None,
+            Target::Isolate(inbox) => inbox.remote(),
         }
     }
 

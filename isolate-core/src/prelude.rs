@@ -6,6 +6,8 @@ pub use crate::group::IsolateGroup;
 pub use crate::handle::IsolateHandle;
 pub use crate::isolate::{Handled, Isolate};
 pub use crate::port::{ReceivePort, SendPort};
+#[cfg(all(unix, feature = "process"))]
+pub use crate::process::ProcessIsolate;
 pub use crate::registry::Port;
 pub use crate::reply::{Reply, ReplySender};
 pub use crate::sendable::{Immutable, Sendable};

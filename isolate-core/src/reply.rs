@@ -54,7 +54,24 @@ type Sending = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// assert_eq!(reply.wait(), Err(ReplyError::Dropped));
 /// ```
 pub struct ReplySender<T> {
-    sender: oneshot::Sender<T>,
+    /// Where the answer goes. Behind a lock only so that serializing a
+    /// request into another process (which sees `&self`) can take it; a
+    /// local ask locks it once, uncontended, to answer.
+    route: Mutex<Option<Route<T>>>,
+}
+
+/// Where an answer goes: to a [`Reply`] in this process, or through a
+/// connection to one in another.
+pub(crate) enum Route<T> {
+    Local(oneshot::Sender<T>),
+    #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
+    Remote(Box<dyn RemoteReply<T>>),
+}
+
+/// The far end of an ask made in another process.
+pub(crate) trait RemoteReply<T>: Send + Sync {
+    fn send(self: Box<Self>, value: T);
+    fn is_closed(&self) -> bool;
 }
 
 impl<T> Reply<T> {
@@ -62,7 +79,7 @@ impl<T> Reply<T> {
     pub fn channel() -> (ReplySender<T>, Reply<T>) {
         let (sender, receiver) = oneshot::channel();
         (
-            ReplySender { sender },
+            ReplySender::with_route(Route::Local(sender)),
             Reply {
                 receiver,
                 sending: None,
@@ -210,16 +227,42 @@ impl Wake for Unpark {
 }
 
 impl<T> ReplySender<T> {
+    pub(crate) fn with_route(route: Route<T>) -> Self {
+        ReplySender {
+            route: Mutex::new(Some(route)),
+        }
+    }
+
+    /// Takes the route out, leaving a sender that answers nobody.
+    #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
+    pub(crate) fn take_route(&self) -> Option<Route<T>> {
+        self.route
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
     /// Answers the ask. If the asker has stopped waiting (dropped its
     /// [`Reply`]), the value is dropped: there is nobody to tell.
     pub fn send(self, value: T) {
-        let _ = self.sender.send(value);
+        match self.take_route() {
+            Some(Route::Local(sender)) => {
+                let _ = sender.send(value);
+            }
+            Some(Route::Remote(remote)) => remote.send(value),
+            None => {}
+        }
     }
 
     /// Whether the asker has stopped waiting, so an answer would be dropped.
-    /// Lets a handler skip work nobody wants.
+    /// Lets a handler skip work nobody wants. (For an ask from another
+    /// process: whether the connection to it is gone.)
     pub fn is_closed(&self) -> bool {
-        self.sender.is_closed()
+        match &*self.route.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(Route::Local(sender)) => sender.is_closed(),
+            Some(Route::Remote(remote)) => remote.is_closed(),
+            None => true,
+        }
     }
 }
 

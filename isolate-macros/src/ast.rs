@@ -113,6 +113,8 @@ pub(crate) struct IsolateImpl {
     /// type is a plain path.
     pub(crate) name: Option<Ident>,
     pub(crate) handlers: Vec<Handler>,
+    /// `#[isolate(remote)]`: the port and messages get serde impls.
+    pub(crate) remote: bool,
 }
 
 /// One `#[message]` method.
@@ -161,14 +163,25 @@ impl IsolateItem {
     }
 
     pub(crate) fn parse(args: TokenStream, input: TokenStream) -> syn::Result<Self> {
-        attr::isolate_args(args)?;
+        let args = attr::IsolateArgs::parse(args)?;
         let item: syn::Item = syn::parse2(input)?;
         Ok(match item {
             syn::Item::Struct(item) => {
+                if let Some(remote) = args.remote {
+                    return Err(syn::Error::new(
+                        remote,
+                        "`remote` goes on the impl block, where the messages are: \
+                         `#[isolate(remote)] impl ..`",
+                    ));
+                }
                 let fields = fields_of(&DeriveInput::from(item.clone()));
                 IsolateItem::Struct(item, fields)
             }
-            syn::Item::Impl(item) => IsolateItem::Impl(IsolateImpl::parse(item)),
+            syn::Item::Impl(item) => {
+                let mut parsed = IsolateImpl::parse(item);
+                parsed.remote = args.remote.is_some();
+                IsolateItem::Impl(parsed)
+            }
             other => IsolateItem::Other(other.span()),
         })
     }
@@ -197,6 +210,7 @@ impl IsolateImpl {
             item,
             name,
             handlers,
+            remote: false,
         }
     }
 }

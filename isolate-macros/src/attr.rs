@@ -32,14 +32,32 @@ impl MessageArgs {
     }
 }
 
-/// `#[isolate]` takes no arguments in this release.
-pub(crate) fn isolate_args(args: TokenStream) -> syn::Result<()> {
-    if args.is_empty() {
-        Ok(())
-    } else {
-        Err(syn::Error::new(
-            args.span(),
-            "`#[isolate]` takes no arguments: write `#[isolate]` on the struct and on its impl block",
-        ))
+/// `#[isolate]` or `#[isolate(remote)]`.
+#[derive(Debug, Default)]
+pub(crate) struct IsolateArgs {
+    /// Where `remote` was written, if it was.
+    pub(crate) remote: Option<Span>,
+}
+
+impl IsolateArgs {
+    pub(crate) fn parse(args: TokenStream) -> syn::Result<Self> {
+        let mut parsed = IsolateArgs::default();
+        let parser = syn::meta::parser(|meta| {
+            if meta.path.is_ident("remote") {
+                if parsed.remote.is_some() {
+                    return Err(meta.error("`remote` is given twice"));
+                }
+                parsed.remote = Some(meta.path.span());
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown argument: `#[isolate]` takes only `remote`, as in \
+                     `#[isolate(remote)]` on the impl block (its port can then cross into \
+                     another process)",
+                ))
+            }
+        });
+        parser.parse2(args)?;
+        Ok(parsed)
     }
 }

@@ -117,6 +117,7 @@ fn port_type(item: &ItemStruct) -> TokenStream {
         // SAFETY: a marker that `#[isolate]` is on the struct; it promises nothing.
         unsafe impl ::isolate_core::__private::IsolateStruct for #name {}
 
+
         impl #port {
             /// The untyped-by-handler port underneath: what `SendPort` APIs take.
             #[allow(dead_code)]
@@ -188,15 +189,29 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
     };
     let enum_doc = format!("The messages of the [`{name}`] isolate, one variant per handler.");
 
-    quote! {
-        #impl_block
-
+    let message_enum = quote! {
         #[doc = #enum_doc]
         #[doc(hidden)]
         #[allow(private_interfaces, dead_code)]
         pub enum #message {
             #(#variants,)*
         }
+    };
+    let (message_enum, remote) = if item.remote {
+        (
+            quote!(::isolate_core::__private::remote_message! { #message_enum }),
+            remote_parts(item, &port, name),
+        )
+    } else {
+        (message_enum, TokenStream::new())
+    };
+
+    quote! {
+        #impl_block
+
+        #message_enum
+
+        #remote
 
         // SAFETY: every argument and return type of every handler is checked
         // to be `Sendable` below, and `ReplySender<R>` is `Sendable` when `R` is.
@@ -221,6 +236,33 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
             #[allow(dead_code)]
             fn __assert_handlers() {
                 #marker_check
+                #(#checks)*
+            }
+        };
+    }
+}
+
+/// For `#[isolate(remote)]`: a check per handler type, with its span, that
+/// it is serde (so an error points at the type), and the port's serde impls.
+fn remote_parts(item: &IsolateImpl, port: &Ident, name: &Ident) -> TokenStream {
+    let checks = item.handlers.iter().flat_map(|handler| {
+        handler
+            .args
+            .iter()
+            .map(|arg| &arg.ty)
+            .chain(handler.output.as_ref())
+            .map(|ty| {
+                quote_spanned! {ty.span()=>
+                    ::isolate_core::__private::assert_remote::<#ty>();
+                }
+            })
+    });
+    quote! {
+        ::isolate_core::__private::remote_port!(#port, #name);
+
+        const _: () = {
+            #[allow(dead_code)]
+            fn __assert_remote() {
                 #(#checks)*
             }
         };

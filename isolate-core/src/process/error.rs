@@ -1,0 +1,209 @@
+//! The errors of starting a child process group, and of serving one.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use super::ProcessExit;
+use super::frame::FrameError;
+
+/// Why [`IsolateGroup::spawn_uri`](crate::IsolateGroup::spawn_uri) could not
+/// start an isolate group in a child process. When the child was started,
+/// it has been killed and reaped by the time this error is returned.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SpawnUriError {
+    /// The program could not be started: it does not exist, is not
+    /// executable, or the system refused.
+    Start {
+        /// The program, as given.
+        program: String,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// Setting up the connection to the child failed.
+    Io(io::Error),
+    /// The child ended before it served: it is not a program that calls
+    /// `isolate_core::process::serve`, it crashed, or its entry function
+    /// panicked.
+    Exited {
+        /// The program, as given.
+        program: String,
+        /// How it ended.
+        exit: ProcessExit,
+        /// The last error it reported, such as its panic message.
+        error: Option<String>,
+    },
+    /// The child neither connected nor answered within
+    /// [`ProcessOptions::handshake_timeout`](super::ProcessOptions::handshake_timeout).
+    Timeout {
+        /// The program, as given.
+        program: String,
+        /// The timeout.
+        after: Duration,
+    },
+    /// The child's greeting was not a valid frame.
+    Protocol(FrameError),
+    /// The child speaks another version of the protocol: rebuild it with
+    /// the same isolate-core as the parent.
+    VersionMismatch {
+        /// This process's version.
+        ours: u16,
+        /// The child's version.
+        theirs: u16,
+    },
+    /// The child's `serve` takes or returns another type than the parent
+    /// expects: the two programs disagree about the messages.
+    TypeMismatch {
+        /// Which type: `"initial message"` or `"entry's result"`.
+        what: &'static str,
+        /// The type the parent uses.
+        expected: String,
+        /// The type the child uses.
+        found: String,
+    },
+    /// The initial message could not be encoded.
+    Encode(String),
+    /// The child's result could not be decoded.
+    Decode(String),
+}
+
+impl fmt::Display for SpawnUriError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnUriError::Start { program, source } => write!(
+                f,
+                "could not start `{program}`: {source} (is the path right, and the file \
+                 executable?)"
+            ),
+            SpawnUriError::Io(error) => {
+                write!(f, "could not set up the connection to the child: {error}")
+            }
+            SpawnUriError::Exited {
+                program,
+                exit,
+                error,
+            } => {
+                write!(f, "`{program}` {exit} before it served an isolate group")?;
+                match error {
+                    Some(error) => write!(f, ": {error}"),
+                    None => f.write_str(" (does its `main` call `isolate_core::process::serve`?)"),
+                }
+            }
+            SpawnUriError::Timeout { program, after } => write!(
+                f,
+                "`{program}` did not serve an isolate group within {after:?} (does its `main` \
+                 call `isolate_core::process::serve`? Raise \
+                 `ProcessOptions::handshake_timeout` for a slow start)"
+            ),
+            SpawnUriError::Protocol(error) => write!(f, "the child's greeting: {error}"),
+            SpawnUriError::VersionMismatch { ours, theirs } => write!(
+                f,
+                "the child speaks protocol version {theirs}, this process {ours}: build both \
+                 with the same isolate-core"
+            ),
+            SpawnUriError::TypeMismatch {
+                what,
+                expected,
+                found,
+            } => write!(
+                f,
+                "the child's {what} is `{found}`, but the parent expects `{expected}`: the \
+                 two programs must agree on the types they exchange"
+            ),
+            SpawnUriError::Encode(error) => write!(f, "the initial message: {error}"),
+            SpawnUriError::Decode(error) => write!(f, "the child's result: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for SpawnUriError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SpawnUriError::Start { source, .. } | SpawnUriError::Io(source) => Some(source),
+            SpawnUriError::Protocol(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Why [`serve`](super::serve) returned with an error.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The program was not started by `spawn_uri`: there is no parent to
+    /// serve.
+    NotSpawned,
+    /// Connecting to the parent failed.
+    Io(io::Error),
+    /// The parent's greeting was not a valid frame.
+    Protocol(FrameError),
+    /// The parent speaks another version of the protocol.
+    VersionMismatch {
+        /// This process's version.
+        ours: u16,
+        /// The parent's version.
+        theirs: u16,
+    },
+    /// The parent sends or expects another type than this program.
+    TypeMismatch {
+        /// Which type: `"initial message"` or `"entry's result"`.
+        what: &'static str,
+        /// The type the parent uses.
+        expected: String,
+        /// The type this program uses.
+        found: String,
+    },
+    /// The initial message could not be decoded.
+    Decode(String),
+    /// The entry function's result could not be encoded.
+    Encode(String),
+    /// The entry function panicked, with this message.
+    EntryPanicked(String),
+    /// The parent went away (it exited or crashed) without asking this
+    /// process to end.
+    ParentGone,
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::NotSpawned => f.write_str(
+                "this program serves an isolate group to a parent process, and must be \
+                 started by `IsolateGroup::spawn_uri`",
+            ),
+            ServeError::Io(error) => write!(f, "could not connect to the parent: {error}"),
+            ServeError::Protocol(error) => write!(f, "the parent's greeting: {error}"),
+            ServeError::VersionMismatch { ours, theirs } => write!(
+                f,
+                "the parent speaks protocol version {theirs}, this process {ours}: build both \
+                 with the same isolate-core"
+            ),
+            ServeError::TypeMismatch {
+                what,
+                expected,
+                found,
+            } => write!(
+                f,
+                "the parent's {what} is `{expected}`, but this program's is `{found}`: the \
+                 two programs must agree on the types they exchange"
+            ),
+            ServeError::Decode(error) => write!(f, "the initial message: {error}"),
+            ServeError::Encode(error) => write!(f, "the entry's result: {error}"),
+            ServeError::EntryPanicked(message) => {
+                write!(f, "the entry function panicked: {message}")
+            }
+            ServeError::ParentGone => f.write_str("the parent process went away"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServeError::Io(error) => Some(error),
+            ServeError::Protocol(error) => Some(error),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Isolate groups in child processes: Dart's `Isolate.spawnUri`, in Rust.
+//!
+//! [`IsolateGroup::spawn_uri`](crate::IsolateGroup::spawn_uri) starts a
+//! program as a child process; the program's `main` calls [`serve`], which
+//! runs an isolate group there, hands the parent's initial message to an
+//! entry function, and sends back what the entry returns (typically a
+//! port). The parent gets a [`ProcessIsolate`]: that result, and the
+//! controls of the child (kill, ping, exit and error listeners).
+//!
+//! # What crosses, and how
+//!
+//! Messages between processes are copied: serialized with serde in
+//! [postcard]'s compact format, in length-prefixed [frames](frame) over a
+//! Unix socket (the child's stdin, stdout and stderr stay its own, so a
+//! `println!` in the child cannot corrupt the protocol). A message type must
+//! be [`Sendable`](crate::Sendable) and implement `Serialize` and
+//! `DeserializeOwned`; the ports that `#[isolate]` generates implement both
+//! when their handlers' types do.
+//!
+//! - A [`SendPort`](crate::SendPort) inside a message crosses as a port: the
+//!   receiver gets a `SendPort` whose messages travel back through the
+//!   connection. Ports work in both directions, and a port sent back to the
+//!   process it came from is the original again, not a proxy of a proxy.
+//! - An ask across processes works as within one: the
+//!   [`ReplySender`](crate::ReplySender) crosses as a one-shot port. If the
+//!   child dies, every pending [`Reply`](crate::Reply) resolves with
+//!   [`ReplyError::Dropped`](crate::ReplyError::Dropped).
+//! - A [`Shared<T>`](crate::Shared) is deep-copied, as Dart copies objects
+//!   that leave their isolate group; the receiver gets its own `Shared`.
+//! - A message that cannot be encoded or decoded is never handed to a
+//!   handler: both processes' error listeners hear of it
+//!   ([`RemoteErrorKind::Undeliverable`](crate::RemoteErrorKind::Undeliverable)),
+//!   and a send that could not be encoded fails and gives the message back.
+//!
+//! At start, both sides check the protocol version and the names of the
+//! initial message's and the result's types, so two programs that disagree
+//! fail with [`SpawnUriError::TypeMismatch`] rather than garbage.
+//!
+//! # Lifetime
+//!
+//! The child serves until its parent drops the `ProcessIsolate` and every
+//! port into the child, kills it, or exits: the child notices that the
+//! connection closed, its `serve` returns, and its `main` ends. A child that
+//! does not end within [`ProcessOptions::kill_grace`] of being asked is
+//! killed. Every child is reaped: none is left a zombie.
+//!
+//! Backpressure crosses too: a message for an isolate with a full bounded
+//! mailbox waits in the receiving process's reader, and the frames behind it
+//! wait in the socket.
+//!
+//! Unix only: the transport is a Unix domain socket.
+//!
+//! # Examples
+//!
+//! A program that both spawns and serves (it runs itself as the child):
+//!
+//! ```no_run
+//! use isolate_core::prelude::*;
+//! use isolate_core::process;
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     if std::env::args().any(|arg| arg == "--child") {
+//!         // The child: square numbers for the parent.
+//!         process::serve(|group: &IsolateGroup, factor: u64| {
+//!             let mut requests = ReceivePort::<(u64, SendPort<u64>)>::new();
+//!             let port = requests.send_port();
+//!             group.spawn_fn(
+//!                 |mut requests: ReceivePort<(u64, SendPort<u64>)>| async move {
+//!                     while let Ok((n, reply_to)) = requests.recv_async().await {
+//!                         let _ = reply_to.send(n * n);
+//!                     }
+//!                 },
+//!                 requests,
+//!             );
+//!             let _ = factor;
+//!             port
+//!         })?;
+//!         return Ok(());
+//!     }
+//!     let group = IsolateGroup::new();
+//!     let me = std::env::current_exe()?;
+//!     let child: ProcessIsolate<SendPort<(u64, SendPort<u64>)>> =
+//!         group.spawn_uri(me, ["--child"], 1u64)?;
+//!     let mut answers = ReceivePort::new();
+//!     child.port().send((12, answers.send_port()))?;
+//!     assert_eq!(answers.recv()?, 144);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! [postcard]: https://docs.rs/postcard
+
+mod child;
+mod error;
+pub mod frame;
+mod peer;
+mod serve;
+mod wire;
+
+use std::fmt;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+pub use child::ProcessIsolate;
+pub use error::{ServeError, SpawnUriError};
+pub use serve::serve;
+
+pub(crate) use child::spawn;
+
+/// The environment variable that tells a child where its parent listens.
+const SOCKET_ENV: &str = "ISOLATE_CORE_SOCKET";
+
+/// How [`IsolateGroup::spawn_uri_with`](crate::IsolateGroup::spawn_uri_with)
+/// starts and ends a child.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use isolate_core::process::ProcessOptions;
+///
+/// let options = ProcessOptions::new()
+///     .handshake_timeout(Duration::from_secs(5))
+///     .kill_grace(Duration::from_millis(500))
+///     .max_frame(16 << 20);
+/// assert_eq!(options.get_max_frame(), 16 << 20);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProcessOptions {
+    handshake_timeout: Duration,
+    kill_grace: Duration,
+    max_frame: u32,
+}
+
+impl ProcessOptions {
+    /// The defaults: 30 s to start, 2 s of grace, 64 MiB frames.
+    pub fn new() -> Self {
+        ProcessOptions {
+            handshake_timeout: Duration::from_secs(30),
+            kill_grace: Duration::from_secs(2),
+            max_frame: frame::DEFAULT_MAX_FRAME,
+        }
+    }
+
+    /// How long the child may take to connect, greet, and run its entry
+    /// function before the spawn fails with [`SpawnUriError::Timeout`].
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long a child asked to end (by a graceful kill, or because its
+    /// parent let go of it) may take before it is killed.
+    pub fn kill_grace(mut self, grace: Duration) -> Self {
+        self.kill_grace = grace;
+        self
+    }
+
+    /// The largest frame either side accepts, in bytes: a message that
+    /// encodes larger fails to send. Both processes use the parent's value.
+    pub fn max_frame(mut self, bytes: u32) -> Self {
+        self.max_frame = bytes.max(1024);
+        self
+    }
+
+    /// The largest frame either side accepts.
+    pub fn get_max_frame(&self) -> u32 {
+        self.max_frame
+    }
+}
+
+impl Default for ProcessOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How a child process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProcessExit {
+    /// It exited with this code: 0 after a clean end, 101 when its `main`
+    /// panicked.
+    Code(i32),
+    /// A signal that its parent did not send ended it.
+    Signal(i32),
+    /// Its parent killed it: [`ProcessIsolate::kill`], or a grace period
+    /// that ran out.
+    Killed,
+}
+
+impl ProcessExit {
+    /// Whether the child ended cleanly: exit code 0, or killed by its
+    /// parent as asked.
+    pub fn is_clean(&self) -> bool {
+        matches!(self, ProcessExit::Code(0) | ProcessExit::Killed)
+    }
+
+    fn from_status(status: ExitStatus, killed: bool) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(code), _) => ProcessExit::Code(code),
+            (None, Some(_)) if killed => ProcessExit::Killed,
+            (None, Some(signal)) => ProcessExit::Signal(signal),
+            (None, None) => ProcessExit::Killed,
+        }
+    }
+}
+
+impl fmt::Display for ProcessExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProcessExit::Code(code) => write!(f, "exited with code {code}"),
+            ProcessExit::Signal(signal) => write!(f, "was ended by signal {signal}"),
+            ProcessExit::Killed => f.write_str("was killed by its parent"),
+        }
+    }
+}
+
+/// What each side says in its `Hello`.
+struct Greeting {
+    version: u16,
+    max_frame: u32,
+    init_type: String,
+    port_type: String,
+}
+
+impl Greeting {
+    fn ours<M, P>(max_frame: u32) -> Self {
+        Greeting {
+            version: frame::PROTOCOL_VERSION,
+            max_frame,
+            init_type: std::any::type_name::<M>().to_owned(),
+            port_type: std::any::type_name::<P>().to_owned(),
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        frame::Frame::Hello(frame::Hello {
+            version: self.version,
+            max_frame: self.max_frame,
+            init_type: &self.init_type,
+            port_type: &self.port_type,
+        })
+        .encode(&mut bytes);
+        bytes
+    }
+
+    /// Reads the other side's greeting.
+    fn read(stream: &std::os::unix::net::UnixStream) -> Result<Self, frame::FrameError> {
+        let mut reader = frame::FrameReader::new(stream, 64 << 10);
+        match reader.next_frame()? {
+            Some(frame::Frame::Hello(hello)) => Ok(Greeting {
+                version: hello.version,
+                max_frame: hello.max_frame,
+                init_type: hello.init_type.to_owned(),
+                port_type: hello.port_type.to_owned(),
+            }),
+            Some(_) => Err(frame::FrameError::NotAnIsolate),
+            None => Err(frame::FrameError::Truncated),
+        }
+    }
+
+    /// The first difference between two greetings: `(what, ours, theirs)`.
+    fn mismatch(&self, theirs: &Greeting) -> Option<(&'static str, String, String)> {
+        if self.init_type != theirs.init_type {
+            return Some((
+                "initial message",
+                self.init_type.clone(),
+                theirs.init_type.clone(),
+            ));
+        }
+        if self.port_type != theirs.port_type {
+            return Some((
+                "entry's result",
+                self.port_type.clone(),
+                theirs.port_type.clone(),
+            ));
+        }
+        None
+    }
+}
+
+impl crate::IsolateGroup {
+    /// Starts `program` with `args` as a child process that serves a new
+    /// isolate group (its `main` calls [`serve`]), and hands it `message`:
+    /// Dart's `Isolate.spawnUri`. Returns once the child's entry function
+    /// has returned; its result is [`ProcessIsolate::port`].
+    ///
+    /// `M` and `P` must be the types the child's `serve` takes and returns
+    /// (checked by name at start). The child inherits this process's
+    /// environment, working directory, stdout and stderr.
+    ///
+    /// # Errors
+    ///
+    /// A [`SpawnUriError`]: the program could not be started, ended or did
+    /// not answer in time, speaks another protocol version or other types,
+    /// or a message could not be encoded or decoded. No child is left
+    /// running after an error.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use isolate_core::prelude::*;
+    ///
+    /// let group = IsolateGroup::new();
+    /// let child: ProcessIsolate<SendPort<String>> =
+    ///     group.spawn_uri("target/release/logger", ["--quiet"], ())?;
+    /// child.port().send("hello from the parent".to_owned())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn_uri<M, P>(
+        &self,
+        program: impl AsRef<std::ffi::OsStr>,
+        args: impl IntoIterator<Item = impl AsRef<std::ffi::OsStr>>,
+        message: M,
+    ) -> Result<ProcessIsolate<P>, SpawnUriError>
+    where
+        M: crate::Sendable + serde::Serialize,
+        P: serde::de::DeserializeOwned + Send + 'static,
+    {
+        let mut command = std::process::Command::new(program);
+        command.args(args);
+        self.spawn_uri_with(command, message, &ProcessOptions::new())
+    }
+
+    /// As [`spawn_uri`](Self::spawn_uri), with a prepared `Command` (its
+    /// environment, working directory and stdio are kept; stdin is
+    /// replaced by `/dev/null`) and [`ProcessOptions`].
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn_uri`](Self::spawn_uri).
+    pub fn spawn_uri_with<M, P>(
+        &self,
+        command: std::process::Command,
+        message: M,
+        options: &ProcessOptions,
+    ) -> Result<ProcessIsolate<P>, SpawnUriError>
+    where
+        M: crate::Sendable + serde::Serialize,
+        P: serde::de::DeserializeOwned + Send + 'static,
+    {
+        spawn(command, message, options)
+    }
+}

@@ -1,0 +1,747 @@
+//! One connection between two isolate groups in different processes: the
+//! ports each side exported to the other, the proxies it imported, and the
+//! two threads that move frames.
+//!
+//! The protocol is symmetric. Serializing a [`SendPort`] or a
+//! [`ReplySender`] *exports* it: the connection keeps it under a fresh id,
+//! and the bytes carry only the id. Deserializing *imports* it: the other
+//! side gets a `SendPort` whose mailbox is a proxy that encodes each message
+//! into a `Message` frame for that id. When the last clone of a proxy is
+//! dropped, a `Drop` frame lets the exporter forget the port; when the
+//! connection ends, every export is dropped, so every ask waiting on one
+//! resolves with an error.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::marker::PhantomData;
+use std::net::Shutdown;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::frame::{self, Frame, FrameError, FrameReader};
+use crate::control::Listener;
+use crate::error::{RemoteError, RemoteErrorKind};
+use crate::port::{Inbox, SendPort};
+use crate::reply::{RemoteReply, ReplySender, Route};
+use crate::scheduler::mailbox::{Refused, RoomListener};
+
+/// Which end of the connection this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The process that called `spawn_uri`: it ends the child when nothing
+    /// of the child is left in use.
+    Parent,
+    /// The process that called `serve`.
+    Child,
+}
+
+/// What the reader thread hands to whoever started the connection.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Init(Vec<u8>),
+    Ready(Vec<u8>),
+    Shutdown,
+    /// The connection ended; with the reason, if it was not a clean close.
+    Closed(Option<String>),
+    /// A kill of the child, for the parent's reaper thread.
+    Kill(crate::control::Priority),
+}
+
+/// Frames on their way to the writer thread.
+enum Out {
+    Frame(Vec<u8>),
+    Close,
+}
+
+pub(crate) struct Peer {
+    role: Role,
+    out: flume::Sender<Out>,
+    /// The largest frame the other side accepts.
+    max_frame: AtomicU32,
+    closed: AtomicBool,
+    next_id: AtomicU64,
+    exports: Mutex<HashMap<u64, Arc<dyn Export>>>,
+    /// The imports' "closed" flags, so that a `Closed` notice from the
+    /// exporter reaches the proxy.
+    imports: Mutex<HashMap<u64, Arc<AtomicBool>>>,
+    /// In a parent: the handle and the proxies into the child that are
+    /// alive. At zero the child is asked to end.
+    users: AtomicUsize,
+    pings: Mutex<HashMap<u64, Listener>>,
+    errors: Mutex<Vec<SendPort<RemoteError>>>,
+    events: flume::Sender<Event>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Peer {
+    /// Starts the reader and writer threads over `stream`. Events (the
+    /// handshake's bodies, a shutdown request, the end) go to `events`.
+    pub(crate) fn start(
+        role: Role,
+        stream: UnixStream,
+        max_in: u32,
+        max_out: u32,
+        events: flume::Sender<Event>,
+    ) -> std::io::Result<Arc<Peer>> {
+        let (out, queue) = flume::unbounded();
+        let peer = Arc::new(Peer {
+            role,
+            out,
+            max_frame: AtomicU32::new(max_out),
+            closed: AtomicBool::new(false),
+            next_id: AtomicU64::new(1),
+            exports: Mutex::default(),
+            imports: Mutex::default(),
+            users: AtomicUsize::new(0),
+            pings: Mutex::default(),
+            errors: Mutex::default(),
+            events,
+            writer: Mutex::default(),
+        });
+        let write_half = stream.try_clone()?;
+        let name = match role {
+            Role::Parent => "isolate-process-parent",
+            Role::Child => "isolate-process-child",
+        };
+        let writer = std::thread::Builder::new()
+            .name(format!("{name}-writer"))
+            .spawn(move || write_loop(write_half, queue))?;
+        *lock(&peer.writer) = Some(writer);
+        let reader_peer = peer.clone();
+        std::thread::Builder::new()
+            .name(format!("{name}-reader"))
+            .spawn(move || read_loop(reader_peer, FrameReader::new(stream, max_in)))?;
+        Ok(peer)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Queues an encoded frame; `false` when the connection is gone.
+    pub(crate) fn write_frame(&self, frame: Vec<u8>) -> bool {
+        !self.is_closed() && self.out.send(Out::Frame(frame)).is_ok()
+    }
+
+    pub(crate) fn send_frame(&self, frame: &Frame<'_>) -> bool {
+        let mut bytes = Vec::new();
+        frame.encode(&mut bytes);
+        self.write_frame(bytes)
+    }
+
+    /// Flushes what is queued and closes the connection's writing side: the
+    /// other process reads the end of the stream after the last frame.
+    pub(crate) fn close(&self) {
+        let _ = self.out.send(Out::Close);
+    }
+
+    /// Waits until the writer thread has written what was queued before a
+    /// [`close`](Self::close), so that a process about to exit says its
+    /// last words.
+    pub(crate) fn wait_written(&self) {
+        let writer = lock(&self.writer).take();
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
+    }
+
+    fn fresh_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_user(&self) {
+        self.users.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// In a parent, the last user going asks the child to end.
+    pub(crate) fn release_user(&self) {
+        if self.users.fetch_sub(1, Ordering::AcqRel) == 1 && self.role == Role::Parent {
+            self.send_frame(&Frame::Shutdown);
+            self.close();
+        }
+    }
+
+    pub(crate) fn add_error_listener(&self, port: SendPort<RemoteError>) {
+        lock(&self.errors).push(port);
+    }
+
+    pub(crate) fn remove_error_listener(&self, port: &SendPort<RemoteError>) {
+        lock(&self.errors).retain(|listener| listener != port);
+    }
+
+    /// Tells the error listeners; with none, says it on stderr rather than
+    /// losing it.
+    pub(crate) fn report(&self, error: RemoteError) {
+        let listeners = lock(&self.errors).clone();
+        if listeners.is_empty() {
+            eprintln!("isolate-core: {error}");
+        }
+        for listener in listeners {
+            let _ = listener.send(error.clone());
+        }
+    }
+
+    /// Sends a ping whose pong fires `listener`.
+    pub(crate) fn ping(&self, listener: Listener) {
+        let id = self.fresh_id();
+        lock(&self.pings).insert(id, listener);
+        if !self.send_frame(&Frame::Ping(id)) {
+            lock(&self.pings).remove(&id);
+        }
+    }
+
+    /// Encodes `value` as the body of a frame started by `begin`, with this
+    /// connection as the context for the ports inside it.
+    pub(crate) fn encode<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        value: &T,
+        begin: impl FnOnce(&mut Vec<u8>) -> usize,
+    ) -> Result<Vec<u8>, String> {
+        let mut bytes = Vec::new();
+        let start = begin(&mut bytes);
+        let (encoded, exported) = within(self, || postcard::to_extend(value, bytes));
+        let fail = |error: String| {
+            // The ports and reply senders exported for a message that never
+            // leaves are dropped here, so an ask inside it fails at once.
+            let mut exports = lock(&self.exports);
+            let dropped: Vec<_> = exported
+                .iter()
+                .filter_map(|id| exports.remove(id))
+                .collect();
+            drop(exports);
+            drop(dropped);
+            Err(error)
+        };
+        let bytes = match encoded {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                return fail(format!(
+                    "could not encode a `{}`: {error}",
+                    short_name::<T>()
+                ));
+            }
+        };
+        let max = self.max_frame.load(Ordering::Relaxed);
+        let len = frame::len_of(&bytes, start);
+        if len > max as usize {
+            return fail(format!(
+                "a `{}` of {len} bytes is larger than the {max} bytes the other process \
+                 accepts: send it in parts, or raise `ProcessOptions::max_frame`",
+                short_name::<T>()
+            ));
+        }
+        let mut bytes = bytes;
+        frame::finish(&mut bytes, start);
+        Ok(bytes)
+    }
+
+    /// Decodes a frame body, importing the ports inside it.
+    pub(crate) fn decode<T: DeserializeOwned>(self: &Arc<Self>, body: &[u8]) -> Result<T, String> {
+        within(self, || postcard::take_from_bytes::<T>(body))
+            .0
+            .map_err(|error| format!("could not decode a `{}`: {error}", short_name::<T>()))
+            .and_then(|(value, rest)| {
+                if rest.is_empty() {
+                    Ok(value)
+                } else {
+                    Err(format!(
+                        "could not decode a `{}`: {} bytes left over (do both programs \
+                         define the type alike?)",
+                        short_name::<T>(),
+                        rest.len()
+                    ))
+                }
+            })
+    }
+
+    /// Sends an encoded message, then drops it: the ports inside it are
+    /// released only after the frame that carries them is queued, so a
+    /// `Drop` never overtakes the message that names the port.
+    fn send_message<T>(&self, frame: Vec<u8>, message: T) -> Result<(), T> {
+        if self.write_frame(frame) {
+            drop(message);
+            Ok(())
+        } else {
+            Err(message)
+        }
+    }
+
+    // --- exports --------------------------------------------------------
+
+    fn export(&self, entry: Arc<dyn Export>) -> u64 {
+        let id = self.fresh_id();
+        lock(&self.exports).insert(id, entry);
+        CONTEXT.with(|context| {
+            if let Some(top) = context.borrow_mut().last_mut() {
+                top.exported.push(id);
+            }
+        });
+        id
+    }
+
+    pub(crate) fn export_port<T>(&self, port: &SendPort<T>) -> WirePort
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let type_hash = type_hash::<T>();
+        if let Some((peer, id)) = port.remote()
+            && peer == self as *const Peer as usize
+        {
+            // A proxy to this very connection goes home as the id the other
+            // side gave it: no second hop.
+            return WirePort {
+                id,
+                home: true,
+                type_hash,
+            };
+        }
+        let id = self.export(Arc::new(ExportedPort { port: port.clone() }));
+        WirePort {
+            id,
+            home: false,
+            type_hash,
+        }
+    }
+
+    pub(crate) fn export_reply<T>(&self, route: Route<T>) -> WirePort
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let id = self.export(Arc::new(ExportedReply {
+            sender: Mutex::new(Some(ReplySender::with_route(route))),
+        }));
+        WirePort {
+            id,
+            home: false,
+            type_hash: type_hash::<T>(),
+        }
+    }
+
+    // --- imports --------------------------------------------------------
+
+    pub(crate) fn import_port<T>(self: &Arc<Self>, wire: WirePort) -> Result<SendPort<T>, String>
+    where
+        T: Serialize + Send + 'static,
+    {
+        if wire.home {
+            let entry = lock(&self.exports).get(&wire.id).cloned();
+            let entry = entry
+                .ok_or_else(|| format!("no port {} was sent to the other process", wire.id))?;
+            return entry
+                .as_any()
+                .downcast_ref::<ExportedPort<T>>()
+                .map(|exported| exported.port.clone())
+                .ok_or_else(|| {
+                    format!(
+                        "the other process returned a port of another type where a \
+                         `SendPort<{}>` was expected",
+                        short_name::<T>()
+                    )
+                });
+        }
+        if wire.type_hash != type_hash::<T>() {
+            return Err(format!(
+                "the other process sent a port of another type where a `SendPort<{}>` was \
+                 expected: are both programs built from the same source?",
+                short_name::<T>()
+            ));
+        }
+        let closed = Arc::new(AtomicBool::new(false));
+        lock(&self.imports).insert(wire.id, closed.clone());
+        if self.role == Role::Parent {
+            self.add_user();
+        }
+        Ok(SendPort::from_inbox(Arc::new(Import::<T> {
+            peer: self.clone(),
+            id: wire.id,
+            senders: AtomicUsize::new(1),
+            closed,
+            _message: PhantomData,
+        })))
+    }
+
+    /// Ends the connection's state: every export is dropped (failing the
+    /// asks that wait on them), every proxy reads as closed, pending pings
+    /// are dropped unanswered.
+    fn shut(&self) {
+        self.closed.store(true, Ordering::Release);
+        let exports = std::mem::take(&mut *lock(&self.exports));
+        let imports = std::mem::take(&mut *lock(&self.imports));
+        for closed in imports.values() {
+            closed.store(true, Ordering::Release);
+        }
+        let pings = std::mem::take(&mut *lock(&self.pings));
+        // Dropped outside the locks: a port's drop may come back here.
+        drop((exports, imports, pings));
+    }
+
+    /// Handles one frame after the handshake; `false` to stop reading.
+    fn dispatch(self: &Arc<Self>, frame: Frame<'_>) -> bool {
+        match frame {
+            Frame::Message { port, body } => {
+                let entry = lock(&self.exports).get(&port).cloned();
+                let Some(entry) = entry else {
+                    self.protocol_error(format!(
+                        "a message came for port {port}, which is not exported"
+                    ));
+                    return true;
+                };
+                match entry.deliver(self, body) {
+                    Ok(Delivered::Kept) => {}
+                    Ok(Delivered::Done) => {
+                        lock(&self.exports).remove(&port);
+                    }
+                    Ok(Delivered::Closed) => {
+                        // The port's receiver is gone: tell the proxy.
+                        let removed = lock(&self.exports).remove(&port);
+                        drop(removed);
+                        self.send_frame(&Frame::Closed { port });
+                    }
+                    Err(error) => {
+                        let error = RemoteError::new(RemoteErrorKind::Undeliverable, error);
+                        // Both sides hear of it: the receiver here, and the
+                        // sender, whose message never arrived.
+                        self.send_frame(&Frame::Error {
+                            code: ErrorCode::Undeliverable as u8,
+                            text: error.message(),
+                        });
+                        self.report(error);
+                    }
+                }
+            }
+            Frame::Drop { port } => {
+                let removed = lock(&self.exports).remove(&port);
+                drop(removed);
+            }
+            Frame::Closed { port } => {
+                if let Some(closed) = lock(&self.imports).get(&port) {
+                    closed.store(true, Ordering::Release);
+                }
+            }
+            Frame::Ping(id) => {
+                self.send_frame(&Frame::Pong(id));
+            }
+            Frame::Pong(id) => {
+                let listener = lock(&self.pings).remove(&id);
+                if let Some(listener) = listener {
+                    listener.fire();
+                }
+            }
+            Frame::Error { code, text } => {
+                let kind = match code {
+                    c if c == ErrorCode::Panicked as u8 => RemoteErrorKind::Panicked,
+                    _ => RemoteErrorKind::Undeliverable,
+                };
+                self.report(RemoteError::new(kind, text));
+            }
+            Frame::Init(body) => {
+                let _ = self.events.send(Event::Init(body.to_vec()));
+            }
+            Frame::Ready(body) => {
+                let _ = self.events.send(Event::Ready(body.to_vec()));
+            }
+            Frame::Shutdown => {
+                let _ = self.events.send(Event::Shutdown);
+            }
+            Frame::Hello(_) => {
+                self.protocol_error("a second greeting arrived".into());
+                return false;
+            }
+        }
+        true
+    }
+
+    fn protocol_error(&self, what: String) {
+        self.report(RemoteError::new(
+            RemoteErrorKind::Undeliverable,
+            format!("protocol error from the other process: {what}"),
+        ));
+    }
+}
+
+/// The codes of `Error` frames.
+#[repr(u8)]
+pub(crate) enum ErrorCode {
+    Panicked = 0,
+    Undeliverable = 1,
+}
+
+fn write_loop(stream: UnixStream, queue: flume::Receiver<Out>) {
+    let mut writer = BufWriter::with_capacity(64 << 10, &stream);
+    'serve: while let Ok(first) = queue.recv() {
+        let mut next = Some(first);
+        // Writes everything queued, then flushes once: one system call for
+        // a burst of small messages.
+        while let Some(out) = next.take() {
+            match out {
+                Out::Frame(bytes) => {
+                    if writer.write_all(&bytes).is_err() {
+                        break 'serve;
+                    }
+                }
+                Out::Close => break 'serve,
+            }
+            next = queue.try_recv().ok();
+        }
+        if writer.flush().is_err() {
+            break;
+        }
+    }
+    let _ = writer.flush();
+    drop(writer);
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+fn read_loop(peer: Arc<Peer>, mut reader: FrameReader<UnixStream>) {
+    let end = loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => {
+                if !peer.dispatch(frame) {
+                    break Some("the other process broke the protocol".to_owned());
+                }
+            }
+            Ok(None) => break None,
+            Err(FrameError::Io(error)) if error.kind() == std::io::ErrorKind::ConnectionReset => {
+                break None;
+            }
+            Err(error) => {
+                let text = error.to_string();
+                peer.protocol_error(text.clone());
+                break Some(text);
+            }
+        }
+    };
+    let _ = reader.get_ref().shutdown(Shutdown::Both);
+    peer.shut();
+    let _ = peer.events.send(Event::Closed(end));
+}
+
+// --- the serde context ----------------------------------------------------
+
+/// A frame being encoded or decoded on this thread.
+struct Context {
+    peer: Arc<Peer>,
+    /// The ids exported while encoding it.
+    exported: Vec<u64>,
+}
+
+thread_local! {
+    /// The frames being encoded or decoded on this thread, innermost last
+    /// (a port's drop can encode a frame for another connection).
+    static CONTEXT: RefCell<Vec<Context>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `peer` as the connection that ports are exported to and
+/// imported from; returns what it exported too.
+fn within<R>(peer: &Arc<Peer>, f: impl FnOnce() -> R) -> (R, Vec<u64>) {
+    /// Pops the context if `f` panics.
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            CONTEXT.with(|context| context.borrow_mut().pop());
+        }
+    }
+    CONTEXT.with(|context| {
+        context.borrow_mut().push(Context {
+            peer: peer.clone(),
+            exported: Vec::new(),
+        })
+    });
+    let guard = Pop;
+    let result = f();
+    std::mem::forget(guard);
+    let top = CONTEXT.with(|context| context.borrow_mut().pop());
+    (result, top.map(|top| top.exported).unwrap_or_default())
+}
+
+/// The connection a port being (de)serialized crosses, if any.
+pub(crate) fn current() -> Option<Arc<Peer>> {
+    CONTEXT.with(|context| context.borrow().last().map(|top| top.peer.clone()))
+}
+
+/// A port as it crosses: the id its exporter gave it, and whether it is
+/// going back to the process that exported it.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub(crate) struct WirePort {
+    id: u64,
+    home: bool,
+    type_hash: u64,
+}
+
+/// The fingerprint of a type: a hash of its name (FNV-1a), the same in two
+/// programs built from the same source by the same compiler.
+pub(crate) fn type_hash<T: ?Sized>() -> u64 {
+    fingerprint(std::any::type_name::<T>())
+}
+
+pub(crate) fn fingerprint(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn short_name<T: ?Sized>() -> &'static str {
+    std::any::type_name::<T>()
+}
+
+// --- exports ----------------------------------------------------------------
+
+enum Delivered {
+    /// The export stays (a port).
+    Kept,
+    /// The export was used up (a reply).
+    Done,
+    /// The port's receiver is gone.
+    Closed,
+}
+
+trait Export: Send + Sync {
+    fn deliver(&self, peer: &Arc<Peer>, body: &[u8]) -> Result<Delivered, String>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+struct ExportedPort<T: Send + 'static> {
+    port: SendPort<T>,
+}
+
+impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
+    fn deliver(&self, peer: &Arc<Peer>, body: &[u8]) -> Result<Delivered, String> {
+        let message = peer.decode::<T>(body)?;
+        // A full bounded mailbox makes the reader wait: backpressure reaches
+        // the sending process through the socket.
+        match self.port.send(message) {
+            Ok(()) => Ok(Delivered::Kept),
+            Err(_) => Ok(Delivered::Closed),
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+struct ExportedReply<T> {
+    sender: Mutex<Option<ReplySender<T>>>,
+}
+
+impl<T: DeserializeOwned + Send + 'static> Export for ExportedReply<T> {
+    fn deliver(&self, peer: &Arc<Peer>, body: &[u8]) -> Result<Delivered, String> {
+        let value = peer.decode::<T>(body)?;
+        if let Some(sender) = lock(&self.sender).take() {
+            sender.send(value);
+        }
+        Ok(Delivered::Done)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+// --- imports ----------------------------------------------------------------
+
+/// The mailbox of a port in another process, as a `SendPort` here sees it.
+struct Import<T> {
+    peer: Arc<Peer>,
+    id: u64,
+    senders: AtomicUsize,
+    closed: Arc<AtomicBool>,
+    _message: PhantomData<fn(T)>,
+}
+
+impl<T: Serialize + Send + 'static> Import<T> {
+    fn push_message(&self, message: T) -> Result<(), T> {
+        if self.closed.load(Ordering::Acquire) || self.peer.is_closed() {
+            return Err(message);
+        }
+        match self
+            .peer
+            .encode(&message, |bytes| frame::begin_message(bytes, self.id))
+        {
+            Ok(frame) => self.peer.send_message(frame, message),
+            Err(error) => {
+                self.peer
+                    .report(RemoteError::new(RemoteErrorKind::Undeliverable, error));
+                Err(message)
+            }
+        }
+    }
+}
+
+impl<T: Serialize + Send + 'static> Inbox<T> for Import<T> {
+    fn push(&self, message: T) -> Result<bool, Refused<T>> {
+        self.push_message(message)
+            .map(|()| false)
+            .map_err(Refused::Closed)
+    }
+
+    fn listen(&self) -> Option<RoomListener<'_, T>> {
+        None
+    }
+
+    fn schedule(self: Arc<Self>) {}
+
+    fn add_sender(&self) {
+        self.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn remove_sender(&self) -> bool {
+        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            lock(&self.peer.imports).remove(&self.id);
+            self.peer.send_frame(&Frame::Drop { port: self.id });
+            if self.peer.role == Role::Parent {
+                self.peer.release_user();
+            }
+        }
+        false
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire) || self.peer.is_closed()
+    }
+
+    fn isolate_id(&self) -> Option<u64> {
+        None
+    }
+
+    fn note_registered(&self, _name: Arc<str>) {}
+
+    fn remote(&self) -> Option<(usize, u64)> {
+        Some((Arc::as_ptr(&self.peer) as usize, self.id))
+    }
+}
+
+/// The far end of an ask from another process: a one-shot proxy.
+struct ImportedReply<T: Send + 'static> {
+    port: SendPort<T>,
+}
+
+impl<T: Send + 'static> RemoteReply<T> for ImportedReply<T> {
+    fn send(self: Box<Self>, value: T) {
+        let _ = self.port.send(value);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.port.is_closed()
+    }
+}
+
+pub(crate) fn import_reply<T>(peer: &Arc<Peer>, wire: WirePort) -> Result<ReplySender<T>, String>
+where
+    T: Serialize + Send + 'static,
+{
+    let port = peer.import_port::<T>(wire)?;
+    Ok(ReplySender::with_route(Route::Remote(Box::new(
+        ImportedReply { port },
+    ))))
+}

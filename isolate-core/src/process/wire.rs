@@ -1,0 +1,94 @@
+//! How ports, replies and shared objects cross into another process.
+//!
+//! A [`SendPort`] or [`ReplySender`] is serialized by exporting it on the
+//! connection being written (see `peer.rs`), so these impls work only inside
+//! a message that is on its way to another process; anywhere else they fail
+//! with an error that says so. A [`Shared<T>`] is copied, as Dart copies
+//! objects that leave their isolate group.
+
+use serde::de::{DeserializeOwned, Error as _};
+use serde::ser::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::peer::{self, WirePort};
+use crate::port::SendPort;
+use crate::reply::ReplySender;
+use crate::sendable::Immutable;
+use crate::shared::Shared;
+
+const NO_CONNECTION: &str = "ports and reply senders can be serialized only inside a message \
+     sent to another process (through a port that `spawn_uri` or `serve` gave); to store or \
+     print a message, leave its ports out";
+
+impl<T> Serialize for SendPort<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let peer = peer::current().ok_or_else(|| S::Error::custom(NO_CONNECTION))?;
+        peer.export_port(self).serialize(serializer)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for SendPort<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = WirePort::deserialize(deserializer)?;
+        let peer = peer::current().ok_or_else(|| D::Error::custom(NO_CONNECTION))?;
+        peer.import_port(wire).map_err(D::Error::custom)
+    }
+}
+
+impl<T> Serialize for ReplySender<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    /// Moves the capability to answer into the connection: the sender left
+    /// behind answers nobody (it is dropped with the message it was in).
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let peer = peer::current().ok_or_else(|| S::Error::custom(NO_CONNECTION))?;
+        let route = self
+            .take_route()
+            .ok_or_else(|| S::Error::custom("this ReplySender was already sent once"))?;
+        peer.export_reply(route).serialize(serializer)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for ReplySender<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = WirePort::deserialize(deserializer)?;
+        let peer = peer::current().ok_or_else(|| D::Error::custom(NO_CONNECTION))?;
+        peer::import_reply(&peer, wire).map_err(D::Error::custom)
+    }
+}
+
+impl<T: Immutable + Serialize + ?Sized> Serialize for Shared<T> {
+    /// Serializes the object itself: the other process gets its own copy.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(serializer)
+    }
+}
+
+impl<'de, T: Immutable + DeserializeOwned> Deserialize<'de> for Shared<T> {
+    /// A new shared object, from the copy that crossed.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Shared::new)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shared<str> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Shared::from)
+    }
+}
+
+impl<'de, T: Immutable + DeserializeOwned> Deserialize<'de> for Shared<[T]> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<T>::deserialize(deserializer).map(Shared::from)
+    }
+}

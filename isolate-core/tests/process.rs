@@ -1,0 +1,601 @@
+//! Isolate groups in child processes. The child is this very test binary,
+//! run again with `ISOLATE_TEST_CHILD` naming what to do (see `child`), so
+//! every child is built by the test harness itself.
+#![cfg(all(unix, feature = "process"))]
+
+mod common;
+
+use std::io::{BufRead, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::PATIENCE;
+use isolate_core::RemoteErrorKind;
+use isolate_core::prelude::*;
+use isolate_core::process::frame::{Frame, FrameReader, Hello, PROTOCOL_VERSION};
+use isolate_core::process::{self, ProcessExit, ProcessOptions, ServeError, SpawnUriError};
+use serde::{Deserialize, Serialize};
+
+const MODE: &str = "ISOLATE_TEST_CHILD";
+
+/// The parent's initial message to a `calc` child.
+#[message]
+#[derive(Serialize, Deserialize)]
+struct Init {
+    hello: SendPort<String>,
+    start: u64,
+}
+
+/// The isolate the `calc` child serves.
+#[isolate]
+struct Calc {
+    total: u64,
+}
+
+#[isolate(remote)]
+impl Calc {
+    #[message]
+    fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+
+    #[message]
+    fn total(&self) -> u64 {
+        self.total
+    }
+
+    #[message]
+    fn square(&self, n: u64) -> u64 {
+        n * n
+    }
+
+    /// A `Shared` crosses as a copy.
+    #[message]
+    fn sum(&self, numbers: Shared<Vec<u64>>) -> u64 {
+        numbers.iter().sum()
+    }
+
+    /// A port of the parent's, used from the child.
+    #[message]
+    fn report_to(&self, port: SendPort<u64>) {
+        port.send(self.total).unwrap();
+    }
+
+    /// A port goes back to the process it came from.
+    #[message]
+    fn echo_port(&self, port: SendPort<u64>) -> SendPort<u64> {
+        port
+    }
+
+    /// A port to a new isolate in the child's group.
+    #[message]
+    fn spawn_helper(&self, total: u64) -> CalcPort {
+        IsolateGroup::current()
+            .expect("in an isolate")
+            .spawn(Calc { total })
+    }
+
+    /// An ask from the child to an isolate in the parent.
+    #[message]
+    async fn ask_parent(&self, doubler: DoublerPort, n: u64) -> u64 {
+        doubler.double(n).await.unwrap_or(0)
+    }
+
+    #[message]
+    fn len(&self, bytes: Vec<u8>) -> usize {
+        bytes.len()
+    }
+
+    #[message]
+    fn panic_now(&self, why: String) {
+        panic!("{why}");
+    }
+
+    #[message]
+    fn exit_with(&self, code: i32) {
+        std::process::exit(code);
+    }
+
+    /// Never answers.
+    #[message]
+    async fn hang(&self, started: SendPort<()>) -> u64 {
+        started.send(()).unwrap();
+        std::future::pending::<u64>().await
+    }
+}
+
+/// An isolate in the parent that the child asks.
+#[isolate]
+struct Doubler;
+
+#[isolate(remote)]
+impl Doubler {
+    #[message]
+    fn double(&self, n: u64) -> u64 {
+        2 * n
+    }
+}
+
+/// This test binary as a child, in `mode`. Its output is dropped unless
+/// `ISOLATE_TEST_VERBOSE` is set.
+fn command(mode: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["child", "--exact", "--nocapture", "--test-threads=1", "-q"])
+        .env(MODE, mode);
+    if std::env::var_os("ISOLATE_TEST_VERBOSE").is_none() {
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    command
+}
+
+fn options() -> ProcessOptions {
+    ProcessOptions::new().handshake_timeout(PATIENCE)
+}
+
+/// A `calc` child, and the greeting it sent.
+fn calc(group: &IsolateGroup) -> (ProcessIsolate<CalcPort>, String) {
+    let mut hello = ReceivePort::new();
+    let init = Init {
+        hello: hello.send_port(),
+        start: 10,
+    };
+    let child = group
+        .spawn_uri_with(command("calc"), init, &options())
+        .unwrap();
+    let greeting = hello.recv_timeout(PATIENCE).unwrap();
+    (child, greeting)
+}
+
+fn errors_of<P>(child: &ProcessIsolate<P>) -> ReceivePort<RemoteError> {
+    let errors = ReceivePort::new();
+    child.add_error_listener(errors.send_port());
+    errors
+}
+
+/// Whether process `pid` is gone (or a zombie waiting for a reaper that is
+/// not us).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Err(_) => true,
+        Ok(status) => status.lines().any(|line| line.starts_with("State:\tZ")),
+    }
+}
+
+/// The entry point of every child.
+#[test]
+fn child() {
+    let Ok(mode) = std::env::var(MODE) else {
+        // Run by hand, `serve` says it has no parent instead of waiting.
+        let error = process::serve(|_: &IsolateGroup, (): ()| ()).unwrap_err();
+        assert!(matches!(error, ServeError::NotSpawned), "{error}");
+        assert!(error.to_string().contains("spawn_uri"));
+        return;
+    };
+    match mode.as_str() {
+        "calc" => {
+            let served = process::serve(|group: &IsolateGroup, init: Init| {
+                let pid = std::process::id();
+                init.hello.send(format!("child {pid} ready")).unwrap();
+                group.spawn(Calc { total: init.start })
+            });
+            match served {
+                Ok(()) | Err(ServeError::ParentGone) => {}
+                Err(error) => panic!("{error}"),
+            }
+        }
+        "entry_panics" => {
+            let _ = process::serve(|_: &IsolateGroup, _: Init| -> CalcPort {
+                panic!("no config file")
+            });
+        }
+        "wrong_type" => {
+            let _ = process::serve(|group: &IsolateGroup, _: u32| group.spawn(Calc { total: 0 }));
+        }
+        "exit_3" => std::process::exit(3),
+        "silent" => loop {
+            std::thread::park();
+        },
+        "garbage" => {
+            let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
+            let mut stream = UnixStream::connect(path).unwrap();
+            stream.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+            let _ = stream.read(&mut [0; 1]);
+        }
+        "rogue" => rogue(false),
+        "stubborn" => rogue(true),
+        "orphaning_parent" => {
+            let group = IsolateGroup::new();
+            let (child, _) = calc(&group);
+            println!("{}", child.pid());
+            std::io::stdout().flush().unwrap();
+            // Gone at once, without letting go of anything.
+            std::process::exit(0);
+        }
+        other => panic!("unknown mode {other}"),
+    }
+}
+
+/// A child that greets correctly, then, at the parent's first frame after
+/// the start, sends bad frames: what a buggy or hostile peer does. The
+/// parent's initial message is a `SendPort<u64>`, exported as port 1. A
+/// `stubborn` one instead ignores everything, even a request to end.
+fn rogue(stubborn: bool) {
+    let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
+    let stream = UnixStream::connect(path).unwrap();
+    let mut reader = FrameReader::new(&stream, 1 << 20);
+    let Some(Frame::Hello(hello)) = reader.next_frame().unwrap() else {
+        panic!("no greeting")
+    };
+    let (init_type, port_type) = (hello.init_type.to_owned(), hello.port_type.to_owned());
+    let mut out = Vec::new();
+    Frame::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        max_frame: 1 << 20,
+        init_type: &init_type,
+        port_type: &port_type,
+    })
+    .encode(&mut out);
+    (&stream).write_all(&out).unwrap();
+    assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Init(_))));
+    out.clear();
+    Frame::Ready(&[]).encode(&mut out); // `()`
+    (&stream).write_all(&out).unwrap();
+    if stubborn {
+        loop {
+            std::thread::park();
+        }
+    }
+    let _ = reader.next_frame();
+    // A body that is not a `u64`, a port that was never exported, then a
+    // good message, which must still arrive.
+    out.clear();
+    Frame::Message {
+        port: 1,
+        body: &[0xff; 11],
+    }
+    .encode(&mut out);
+    Frame::Message {
+        port: 99,
+        body: &[1],
+    }
+    .encode(&mut out);
+    Frame::Message {
+        port: 1,
+        body: &[42],
+    }
+    .encode(&mut out);
+    (&stream).write_all(&out).unwrap();
+    // At the parent's next frame, announce one far larger than it accepts.
+    let _ = reader.next_frame();
+    let _ = (&stream).write_all(&u32::MAX.to_le_bytes());
+    let _ = reader.next_frame();
+}
+
+#[test]
+fn a_child_process_answers_tells_and_asks() {
+    let group = IsolateGroup::new();
+    let (child, greeting) = calc(&group);
+    assert_eq!(greeting, format!("child {} ready", child.pid()));
+    assert_ne!(child.pid(), std::process::id());
+    let calc = child.port();
+    calc.add(2).unwrap();
+    calc.add(3).unwrap();
+    assert_eq!(calc.total().wait_timeout(PATIENCE), Ok(15));
+    assert_eq!(calc.square(12).wait_timeout(PATIENCE), Ok(144));
+    let numbers = Shared::new((1..=100).collect::<Vec<u64>>());
+    assert_eq!(calc.sum(numbers).wait_timeout(PATIENCE), Ok(5050));
+    let megabyte = vec![7u8; 1 << 20];
+    assert_eq!(calc.len(megabyte).wait_timeout(PATIENCE), Ok(1 << 20));
+}
+
+#[test]
+fn ports_cross_in_both_directions() {
+    let group = IsolateGroup::new();
+    let (child, _) = calc(&group);
+    let calc = child.port();
+
+    let mut totals = ReceivePort::new();
+    calc.report_to(totals.send_port()).unwrap();
+    assert_eq!(totals.recv_timeout(PATIENCE), Ok(10));
+
+    // Home again, a port is the original, not a proxy of a proxy.
+    let port = totals.send_port();
+    let back = calc.echo_port(port.clone()).wait_timeout(PATIENCE).unwrap();
+    assert_eq!(back, port);
+
+    // A port made in the child, and asks both ways.
+    let helper = calc.spawn_helper(7).wait_timeout(PATIENCE).unwrap();
+    helper.add(1).unwrap();
+    assert_eq!(helper.total().wait_timeout(PATIENCE), Ok(8));
+    let doubler = group.spawn(Doubler);
+    assert_eq!(calc.ask_parent(doubler, 21).wait_timeout(PATIENCE), Ok(42));
+}
+
+#[test]
+fn a_killed_child_fails_pending_asks_and_is_reaped() {
+    let group = IsolateGroup::new();
+    let (child, _) = calc(&group);
+    let mut started = ReceivePort::new();
+    let pending = child.port().hang(started.send_port());
+    // Awaited on another thread, so that the request goes out now.
+    let waiter = std::thread::spawn(move || pending.wait_timeout(PATIENCE));
+    started.recv_timeout(PATIENCE).unwrap();
+    let mut exits = ReceivePort::new();
+    child.add_on_exit_listener(exits.send_port(), "ended");
+
+    child.kill(Priority::Immediate);
+
+    assert_eq!(waiter.join().unwrap(), Err(ReplyError::Dropped));
+    assert_eq!(
+        child.exited().wait_timeout(PATIENCE),
+        Ok(ProcessExit::Killed)
+    );
+    assert_eq!(exits.recv_timeout(PATIENCE), Ok("ended"));
+    assert!(gone(child.pid()), "the child is not reaped");
+    assert!(child.port().is_closed());
+    assert_eq!(
+        child.port().total().wait_timeout(PATIENCE),
+        Err(ReplyError::Dropped)
+    );
+}
+
+#[test]
+fn a_graceful_kill_lets_the_child_end_cleanly() {
+    let group = IsolateGroup::new();
+    let (child, _) = calc(&group);
+    child.kill(Priority::BeforeNextEvent);
+    assert_eq!(
+        child.exited().wait_timeout(PATIENCE),
+        Ok(ProcessExit::Code(0))
+    );
+}
+
+#[test]
+fn a_graceful_kill_of_a_child_that_does_not_end_kills_it() {
+    let group = IsolateGroup::new();
+    let options = options().kill_grace(Duration::from_millis(200));
+    let child: ProcessIsolate<()> = group
+        .spawn_uri_with(
+            command("stubborn"),
+            ReceivePort::<u64>::new().send_port(),
+            &options,
+        )
+        .unwrap();
+    child.kill(Priority::BeforeNextEvent);
+    assert_eq!(
+        child.exited().wait_timeout(PATIENCE),
+        Ok(ProcessExit::Killed)
+    );
+    assert!(gone(child.pid()));
+}
+
+#[test]
+fn a_child_that_exits_is_an_exit_event_with_its_code() {
+    let group = IsolateGroup::new();
+    let (child, _) = calc(&group);
+    let mut errors = errors_of(&child);
+    // An ask left hanging by another isolate of the child's group.
+    let helper = child.port().spawn_helper(0).wait_timeout(PATIENCE).unwrap();
+    let mut started = ReceivePort::new();
+    let pending = helper.hang(started.send_port());
+    let waiter = std::thread::spawn(move || pending.wait_timeout(PATIENCE));
+    started.recv_timeout(PATIENCE).unwrap();
+
+    child.port().exit_with(7).unwrap();
+
+    assert_eq!(
+        child.exited().wait_timeout(PATIENCE),
+        Ok(ProcessExit::Code(7))
+    );
+    assert_eq!(waiter.join().unwrap(), Err(ReplyError::Dropped));
+    let error = errors.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(error.kind(), RemoteErrorKind::Exited);
+    assert!(error.message().contains("exited with code 7"), "{error}");
+}
+
+#[test]
+fn a_panic_in_the_child_reaches_the_error_listener() {
+    let group = IsolateGroup::new();
+    let (child, _) = calc(&group);
+    let mut errors = errors_of(&child);
+    child.port().panic_now("disk on fire".into()).unwrap();
+    let error = errors.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(error.kind(), RemoteErrorKind::Panicked);
+    assert!(error.message().contains("disk on fire"), "{error}");
+    // The isolate died of it: its asks fail, the process goes on.
+    assert_eq!(
+        child.port().total().wait_timeout(PATIENCE),
+        Err(ReplyError::Dropped)
+    );
+    assert_eq!(child.exit_status(), None);
+    let mut pongs = ReceivePort::new();
+    child.ping(pongs.send_port(), "pong");
+    assert_eq!(pongs.recv_timeout(PATIENCE), Ok("pong"));
+}
+
+#[test]
+fn the_parent_and_its_other_children_outlive_a_crash() {
+    let group = IsolateGroup::new();
+    let (doomed, _) = calc(&group);
+    let (healthy, _) = calc(&group);
+    doomed.port().exit_with(1).unwrap();
+    assert_eq!(
+        doomed.exited().wait_timeout(PATIENCE),
+        Ok(ProcessExit::Code(1))
+    );
+    assert_eq!(healthy.port().square(9).wait_timeout(PATIENCE), Ok(81));
+    let local = group.spawn(Doubler);
+    assert_eq!(local.double(4).wait_timeout(PATIENCE), Ok(8));
+}
+
+#[test]
+fn letting_go_of_a_child_ends_it() {
+    let group = IsolateGroup::new();
+    let (child, _) = calc(&group);
+    let pid = child.pid();
+    let mut exits = ReceivePort::new();
+    child.add_on_exit_listener(exits.send_port(), pid);
+    let port = child.port().clone();
+    drop(child);
+    // A port into the child keeps it serving.
+    assert_eq!(port.square(3).wait_timeout(PATIENCE), Ok(9));
+    drop(port);
+    assert_eq!(exits.recv_timeout(PATIENCE), Ok(pid));
+    assert!(gone(pid));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_parent_that_exits_takes_its_children_with_it() {
+    let mut parent = command("orphaning_parent")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The test harness prints a line or two of its own first.
+    let grandchild: u32 = std::io::BufReader::new(parent.stdout.take().unwrap())
+        .lines()
+        .find_map(|line| line.ok()?.trim().parse().ok())
+        .expect("the parent printed a pid");
+    parent.wait().unwrap();
+    common::wait_until("the orphaned child to end", || gone(grandchild));
+}
+
+#[test]
+fn a_missing_program_is_a_start_error() {
+    let group = IsolateGroup::new();
+    let error = group
+        .spawn_uri::<(), ()>("/nonexistent/isolate-child", [""; 0], ())
+        .unwrap_err();
+    let SpawnUriError::Start { source, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+    assert!(error.to_string().contains("/nonexistent/isolate-child"));
+}
+
+#[test]
+fn a_file_that_is_not_executable_is_a_start_error() {
+    let path = std::env::temp_dir().join(format!("isolate-not-exec-{}", std::process::id()));
+    std::fs::write(&path, b"not a program").unwrap();
+    let group = IsolateGroup::new();
+    let error = group.spawn_uri::<(), ()>(&path, [""; 0], ()).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    let SpawnUriError::Start { source, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied);
+}
+
+#[test]
+fn a_program_that_does_not_serve_is_an_exit_error() {
+    let group = IsolateGroup::new();
+    let error = group
+        .spawn_uri_with::<(), ()>(command("exit_3"), (), &options())
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SpawnUriError::Exited {
+                exit: ProcessExit::Code(3),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("serve"), "{error}");
+}
+
+#[test]
+fn an_entry_that_panics_is_an_error_with_the_panic_message() {
+    let group = IsolateGroup::new();
+    let hello = ReceivePort::new();
+    let init = Init {
+        hello: hello.send_port(),
+        start: 0,
+    };
+    let error = group
+        .spawn_uri_with::<Init, CalcPort>(command("entry_panics"), init, &options())
+        .unwrap_err();
+    let SpawnUriError::Exited { error: reason, .. } = &error else {
+        panic!("{error:?}")
+    };
+    let reason = reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("no config file"), "{error}");
+}
+
+#[test]
+fn a_child_with_other_types_is_refused_at_the_handshake() {
+    let group = IsolateGroup::new();
+    let hello = ReceivePort::new();
+    let init = Init {
+        hello: hello.send_port(),
+        start: 0,
+    };
+    let error = group
+        .spawn_uri_with::<Init, CalcPort>(command("wrong_type"), init, &options())
+        .unwrap_err();
+    let SpawnUriError::TypeMismatch {
+        what,
+        expected,
+        found,
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    assert_eq!(*what, "initial message");
+    assert!(expected.ends_with("Init"), "{expected}");
+    assert_eq!(found, "u32");
+}
+
+#[test]
+fn a_child_that_never_serves_times_out_and_is_reaped() {
+    let group = IsolateGroup::new();
+    let options = ProcessOptions::new().handshake_timeout(Duration::from_millis(300));
+    let error = group
+        .spawn_uri_with::<(), ()>(command("silent"), (), &options)
+        .unwrap_err();
+    assert!(matches!(error, SpawnUriError::Timeout { .. }), "{error:?}");
+}
+
+#[test]
+fn a_garbage_greeting_is_a_protocol_error() {
+    let group = IsolateGroup::new();
+    let error = group
+        .spawn_uri_with::<(), ()>(command("garbage"), (), &options())
+        .unwrap_err();
+    assert!(matches!(error, SpawnUriError::Protocol(_)), "{error:?}");
+}
+
+#[test]
+fn bad_frames_are_errors_never_panics_and_good_ones_still_arrive() {
+    let group = IsolateGroup::new();
+    let mut inbox = ReceivePort::<u64>::new();
+    let child: ProcessIsolate<()> = group
+        .spawn_uri_with(command("rogue"), inbox.send_port(), &options())
+        .unwrap();
+    let mut errors = errors_of(&child);
+    let pongs = ReceivePort::new();
+    // The rogue's cue.
+    child.ping(pongs.send_port(), ());
+    // The good message arrives, and only it: the bad body never reaches
+    // the port.
+    assert_eq!(inbox.recv_timeout(PATIENCE), Ok(42));
+    let first = errors.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(first.kind(), RemoteErrorKind::Undeliverable);
+    assert!(first.message().contains("could not decode"), "{first}");
+    let second = errors.recv_timeout(PATIENCE).unwrap();
+    assert!(second.message().contains("not exported"), "{second}");
+    // Then the rogue announces a frame of 4 GiB: the connection ends with
+    // an error, the child is reaped, the parent goes on.
+    child.ping(pongs.send_port(), ());
+    let exit = child.exited().wait_timeout(PATIENCE).unwrap();
+    assert!(gone(child.pid()), "{exit:?}");
+    let mut saw_too_large = false;
+    while let Ok(error) = errors.recv_timeout(Duration::from_millis(100)) {
+        saw_too_large |= error.message().contains("larger than");
+    }
+    assert!(saw_too_large);
+    assert!(inbox.try_recv().is_err());
+}
