@@ -11,6 +11,7 @@
 //! (a wrong answer exits non-zero and fails the run).
 
 mod peers;
+mod process;
 
 use std::process::Command;
 
@@ -47,10 +48,34 @@ const MATRIX: &[(&str, &[&str], &str)] = &[
         &["isolates", "rayon", "tokio"],
         "ms for 10,000 computations of ~40 µs",
     ),
+    (
+        "round-trip",
+        &["in-group", "process"],
+        "ns per ask of a u64 from a plain thread",
+    ),
+    (
+        "throughput",
+        &["in-group", "process"],
+        "ns per tell of a u64, 1,000,000 streamed",
+    ),
+    (
+        "round-trip-1mib",
+        &["in-group", "process"],
+        "µs per ask carrying a 1 MiB Vec<u8>",
+    ),
+    (
+        "round-trip-1mib-bytes",
+        &["in-group", "process"],
+        "µs per ask carrying 1 MiB as serde_bytes",
+    ),
 ];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--serve") {
+        process::serve();
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("--one") {
         let (workload, framework) = (&args[2], &args[3]);
         let figure = peers::run(workload, framework);

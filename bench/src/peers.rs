@@ -25,6 +25,10 @@ pub fn run(workload: &str, framework: &str) -> f64 {
         ("offload", "isolates") => isolates::offload(),
         ("offload", "rayon") => offload_rayon(),
         ("offload", "tokio") => tokio_peer::offload(),
+        ("round-trip", framework) => crate::process::round_trip(framework),
+        ("throughput", framework) => crate::process::throughput(framework),
+        ("round-trip-1mib", framework) => crate::process::megabyte(framework),
+        ("round-trip-1mib-bytes", framework) => crate::process::megabyte_bytes(framework),
         _ => panic!("unknown pair {workload}/{framework}"),
     }
 }

@@ -211,7 +211,23 @@ impl fmt::Display for ProcessExit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ProcessExit::Code(code) => write!(f, "exited with code {code}"),
-            ProcessExit::Signal(signal) => write!(f, "was ended by signal {signal}"),
+            ProcessExit::Signal(signal) => {
+                write!(f, "was ended by signal {signal}")?;
+                let name = match signal {
+                    1 => "SIGHUP",
+                    2 => "SIGINT",
+                    3 => "SIGQUIT",
+                    4 => "SIGILL",
+                    6 => "SIGABRT",
+                    8 => "SIGFPE",
+                    9 => "SIGKILL",
+                    11 => "SIGSEGV",
+                    13 => "SIGPIPE",
+                    15 => "SIGTERM",
+                    _ => return Ok(()),
+                };
+                write!(f, " ({name})")
+            }
             ProcessExit::Killed => f.write_str("was killed by its parent"),
         }
     }

@@ -1,0 +1,127 @@
+//! Cross-process round trips (`spawn_uri`) beside the same asks inside one
+//! group. The child is this binary, run as `isolate-bench --serve`.
+
+use std::time::Instant;
+
+use isolate_core::prelude::*;
+use isolate_core::process;
+
+/// A byte buffer that serde encodes as one byte string (a copy), not as a
+/// sequence of a million `u8`s (a million calls): what to send between
+/// processes.
+#[message]
+#[derive(serde::Serialize, serde::Deserialize, Clone)]
+pub struct Bytes(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+#[isolate]
+pub struct Echo {
+    total: u64,
+}
+
+#[isolate(remote)]
+impl Echo {
+    #[message]
+    fn echo(&self, n: u64) -> u64 {
+        n
+    }
+
+    #[message]
+    fn add(&mut self, n: u64) {
+        self.total += n;
+    }
+
+    #[message]
+    fn total(&self) -> u64 {
+        self.total
+    }
+
+    #[message]
+    fn len(&self, bytes: Vec<u8>) -> usize {
+        bytes.len()
+    }
+
+    #[message]
+    fn len_bytes(&self, bytes: Bytes) -> usize {
+        bytes.0.len()
+    }
+}
+
+/// The child's `main`.
+pub fn serve() {
+    process::serve(|group: &IsolateGroup, (): ()| group.spawn(Echo { total: 0 }))
+        .expect("served");
+}
+
+/// An `Echo` in this group, or in a child process; the handle keeps the
+/// child alive.
+fn echo(framework: &str) -> (IsolateGroup, EchoPort, Option<ProcessIsolate<EchoPort>>) {
+    let group = IsolateGroup::new();
+    match framework {
+        "in-group" => {
+            let port = group.spawn(Echo { total: 0 });
+            (group, port, None)
+        }
+        "process" => {
+            let me = std::env::current_exe().expect("own path");
+            let child: ProcessIsolate<EchoPort> =
+                group.spawn_uri(me, ["--serve"], ()).expect("child serves");
+            let port = child.port().clone();
+            (group, port, Some(child))
+        }
+        other => panic!("unknown framework {other}"),
+    }
+}
+
+/// ns per ask of a `u64`, one at a time, from a plain thread.
+pub fn round_trip(framework: &str) -> f64 {
+    let (_group, port, _child) = echo(framework);
+    let asks: u64 = if framework == "process" { 20_000 } else { 200_000 };
+    for n in 0..1_000 {
+        assert_eq!(port.echo(n).wait(), Ok(n));
+    }
+    let start = Instant::now();
+    for n in 0..asks {
+        assert_eq!(port.echo(n).wait(), Ok(n));
+    }
+    start.elapsed().as_nanos() as f64 / asks as f64
+}
+
+/// ns per tell of a `u64`, streamed, until the last is handled.
+pub fn throughput(framework: &str) -> f64 {
+    let (_group, port, _child) = echo(framework);
+    let tells: u64 = 1_000_000;
+    assert_eq!(port.total().wait(), Ok(0));
+    let start = Instant::now();
+    for n in 0..tells {
+        port.add(n).expect("open");
+    }
+    assert_eq!(port.total().wait(), Ok(tells * (tells - 1) / 2));
+    start.elapsed().as_nanos() as f64 / tells as f64
+}
+
+/// µs per ask carrying a 1 MiB `Vec<u8>` (moved within a group, copied
+/// between processes).
+pub fn megabyte(framework: &str) -> f64 {
+    let (_group, port, _child) = echo(framework);
+    let asks = 200;
+    let buffer = vec![7u8; 1 << 20];
+    assert_eq!(port.len(buffer.clone()).wait(), Ok(1 << 20));
+    let start = Instant::now();
+    for _ in 0..asks {
+        assert_eq!(port.len(buffer.clone()).wait(), Ok(1 << 20));
+    }
+    start.elapsed().as_micros() as f64 / asks as f64
+}
+
+/// As [`megabyte`], with the buffer in a `serde_bytes` wrapper.
+pub fn megabyte_bytes(framework: &str) -> f64 {
+    let (_group, port, _child) = echo(framework);
+    let asks = 200;
+    let buffer = Bytes(vec![7u8; 1 << 20]);
+    assert_eq!(port.len_bytes(buffer.clone()).wait(), Ok(1 << 20));
+    let start = Instant::now();
+    for _ in 0..asks {
+        assert_eq!(port.len_bytes(buffer.clone()).wait(), Ok(1 << 20));
+    }
+    start.elapsed().as_micros() as f64 / asks as f64
+}
