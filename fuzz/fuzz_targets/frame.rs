@@ -21,6 +21,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = Frame::decode(data);
     let mut reader = FrameReader::new(data, 1 << 20);
     while let Ok(Some(frame)) = reader.next_frame() {
+        if let Frame::Message { exports, .. } = frame {
+            assert!(exports.iter().count() == exports.len());
+        }
         if let Frame::Message { body, .. } | Frame::Init(body) | Frame::Ready(body) = frame {
             let _ = postcard::take_from_bytes::<Message>(body);
         }

@@ -36,13 +36,20 @@ pub enum SendError<T> {
     /// [`send_async`](crate::SendPort::send_async) (or a port's `_async`
     /// method) there, or [`try_send`](crate::SendPort::try_send).
     BlockingInIsolate(T),
+    /// The message could not be encoded for the port's process (another
+    /// process, see `spawn_uri`): a type whose serde impl failed, or a
+    /// message larger than the connection's frame limit. The port still
+    /// works for other messages; the error listeners were told why.
+    Undeliverable(T),
 }
 
 impl<T> SendError<T> {
     /// The message that was not delivered.
     pub fn into_inner(self) -> T {
         match self {
-            SendError::Closed(message) | SendError::BlockingInIsolate(message) => message,
+            SendError::Closed(message)
+            | SendError::BlockingInIsolate(message)
+            | SendError::Undeliverable(message) => message,
         }
     }
 
@@ -52,6 +59,7 @@ impl<T> SendError<T> {
         match self {
             SendError::Closed(message) => SendError::Closed(f(message)),
             SendError::BlockingInIsolate(message) => SendError::BlockingInIsolate(f(message)),
+            SendError::Undeliverable(message) => SendError::Undeliverable(f(message)),
         }
     }
 
@@ -66,6 +74,7 @@ impl<T> fmt::Debug for SendError<T> {
         match self {
             SendError::Closed(_) => f.write_str("Closed(..)"),
             SendError::BlockingInIsolate(_) => f.write_str("BlockingInIsolate(..)"),
+            SendError::Undeliverable(_) => f.write_str("Undeliverable(..)"),
         }
     }
 }
@@ -77,11 +86,16 @@ const FULL_BLOCKING: &str = "the isolate's bounded mailbox is full, and waiting 
      would block an isolate group's thread: use `send_async` (a typed port's `_async` method) \
      or `try_send`; the message is returned in the error";
 
+const UNDELIVERABLE: &str = "the message could not be encoded for the other process (its serde \
+     impl failed, or it is larger than the connection accepts; the error listeners have the \
+     details); the message is returned in the error";
+
 impl<T> fmt::Display for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::Closed(_) => f.write_str(CLOSED),
             SendError::BlockingInIsolate(_) => f.write_str(FULL_BLOCKING),
+            SendError::Undeliverable(_) => f.write_str(UNDELIVERABLE),
         }
     }
 }
@@ -131,13 +145,20 @@ pub enum TrySendError<T> {
     /// The receiving isolate has ended, or its
     /// [`ReceivePort`](crate::ReceivePort) was dropped.
     Closed(T),
+    /// The message could not be encoded for the port's process (another
+    /// process, see `spawn_uri`): a type whose serde impl failed, or a
+    /// message larger than the connection's frame limit. The port still
+    /// works for other messages; the error listeners were told why.
+    Undeliverable(T),
 }
 
 impl<T> TrySendError<T> {
     /// The message that was not delivered.
     pub fn into_inner(self) -> T {
         match self {
-            TrySendError::Full(message) | TrySendError::Closed(message) => message,
+            TrySendError::Full(message)
+            | TrySendError::Closed(message)
+            | TrySendError::Undeliverable(message) => message,
         }
     }
 
@@ -146,6 +167,7 @@ impl<T> TrySendError<T> {
         match self {
             TrySendError::Full(message) => TrySendError::Full(f(message)),
             TrySendError::Closed(message) => TrySendError::Closed(f(message)),
+            TrySendError::Undeliverable(message) => TrySendError::Undeliverable(f(message)),
         }
     }
 
@@ -165,6 +187,7 @@ impl<T> fmt::Debug for TrySendError<T> {
         match self {
             TrySendError::Full(_) => f.write_str("Full(..)"),
             TrySendError::Closed(_) => f.write_str("Closed(..)"),
+            TrySendError::Undeliverable(_) => f.write_str("Undeliverable(..)"),
         }
     }
 }
@@ -177,6 +200,7 @@ impl<T> fmt::Display for TrySendError<T> {
                  with `send` or `send_async`; the message is returned in the error",
             ),
             TrySendError::Closed(_) => f.write_str(CLOSED),
+            TrySendError::Undeliverable(_) => f.write_str(UNDELIVERABLE),
         }
     }
 }
@@ -195,6 +219,8 @@ pub enum SendTimeoutError<T> {
     Closed(T),
     /// As [`SendError::BlockingInIsolate`].
     BlockingInIsolate(T),
+    /// As [`SendError::Undeliverable`].
+    Undeliverable(T),
 }
 
 impl<T> SendTimeoutError<T> {
@@ -203,7 +229,8 @@ impl<T> SendTimeoutError<T> {
         match self {
             SendTimeoutError::Timeout(message)
             | SendTimeoutError::Closed(message)
-            | SendTimeoutError::BlockingInIsolate(message) => message,
+            | SendTimeoutError::BlockingInIsolate(message)
+            | SendTimeoutError::Undeliverable(message) => message,
         }
     }
 
@@ -215,6 +242,7 @@ impl<T> SendTimeoutError<T> {
             SendTimeoutError::BlockingInIsolate(message) => {
                 SendTimeoutError::BlockingInIsolate(f(message))
             }
+            SendTimeoutError::Undeliverable(message) => SendTimeoutError::Undeliverable(f(message)),
         }
     }
 }
@@ -225,6 +253,7 @@ impl<T> fmt::Debug for SendTimeoutError<T> {
             SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
             SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
             SendTimeoutError::BlockingInIsolate(_) => f.write_str("BlockingInIsolate(..)"),
+            SendTimeoutError::Undeliverable(_) => f.write_str("Undeliverable(..)"),
         }
     }
 }
@@ -238,6 +267,7 @@ impl<T> fmt::Display for SendTimeoutError<T> {
             ),
             SendTimeoutError::Closed(_) => f.write_str(CLOSED),
             SendTimeoutError::BlockingInIsolate(_) => f.write_str(FULL_BLOCKING),
+            SendTimeoutError::Undeliverable(_) => f.write_str(UNDELIVERABLE),
         }
     }
 }
@@ -474,6 +504,9 @@ pub enum ExitError<T> {
     /// The port leads to a full bounded mailbox, and `exit` does not wait:
     /// `port.send_async(message).await` first, then return.
     Full(T),
+    /// As [`SendError::Undeliverable`]: the message could not be encoded
+    /// for the port's process.
+    Undeliverable(T),
 }
 
 impl<T> ExitError<T> {
@@ -482,7 +515,8 @@ impl<T> ExitError<T> {
         match self {
             ExitError::NotInIsolate(message)
             | ExitError::Closed(message)
-            | ExitError::Full(message) => message,
+            | ExitError::Full(message)
+            | ExitError::Undeliverable(message) => message,
         }
     }
 }
@@ -493,6 +527,7 @@ impl<T> fmt::Debug for ExitError<T> {
             ExitError::NotInIsolate(_) => f.write_str("ExitError::NotInIsolate(..)"),
             ExitError::Closed(_) => f.write_str("ExitError::Closed(..)"),
             ExitError::Full(_) => f.write_str("ExitError::Full(..)"),
+            ExitError::Undeliverable(_) => f.write_str("ExitError::Undeliverable(..)"),
         }
     }
 }
@@ -505,6 +540,7 @@ impl<T> fmt::Display for ExitError<T> {
                  (return from your function instead)",
             ),
             ExitError::Closed(_) => f.write_str(CLOSED),
+            ExitError::Undeliverable(_) => f.write_str(UNDELIVERABLE),
             ExitError::Full(_) => f.write_str(
                 "the port's bounded mailbox is full and `exit` does not wait: \
                  `port.send_async(message).await`, then return",

@@ -405,7 +405,9 @@ impl IsolateGroup {
                         backoff = (backoff * 2).min(RETRY_MAX);
                         Next::Retry(retry)
                     }
-                    Ok(()) | Err(TrySendError::Closed(_)) => Next::Done,
+                    Ok(()) | Err(TrySendError::Closed(_) | TrySendError::Undeliverable(_)) => {
+                        Next::Done
+                    }
                 }
             }),
         )
@@ -427,7 +429,7 @@ impl IsolateGroup {
             Some(period),
             Box::new(move || match port.try_send(message.clone()) {
                 Ok(()) | Err(TrySendError::Full(_)) => Next::Again,
-                Err(TrySendError::Closed(_)) => Next::Done,
+                Err(TrySendError::Closed(_) | TrySendError::Undeliverable(_)) => Next::Done,
             }),
         )
     }

@@ -60,7 +60,8 @@ enum Target<T: Send + 'static> {
 /// mailbox full.
 enum Attempt<'a, T> {
     Sent,
-    Closed(T),
+    /// Refused for good: `Closed` or `Undeliverable`.
+    Failed(SendError<T>),
     Wait(T, RoomListener<'a, T>),
 }
 
@@ -95,7 +96,7 @@ fn lock(closed: &Mutex<bool>) -> MutexGuard<'_, bool> {
 /// An isolate's mailbox as a port sees it, with the isolate's type erased.
 pub(crate) trait Inbox<T>: Send + Sync + 'static {
     /// Queues a message; `Ok(true)` means the isolate must be scheduled.
-    fn push(&self, message: T) -> Result<bool, Refused<T>>;
+    fn push(&self, message: T) -> Result<bool, TrySendError<T>>;
     /// Registers to be woken when a full bounded mailbox has room.
     fn listen(&self) -> Option<RoomListener<'_, T>>;
     fn schedule(self: Arc<Self>);
@@ -114,8 +115,11 @@ pub(crate) trait Inbox<T>: Send + Sync + 'static {
 }
 
 impl<I: Isolate> Inbox<I::Message> for Cell<I> {
-    fn push(&self, message: I::Message) -> Result<bool, Refused<I::Message>> {
-        Cell::push(self, message)
+    fn push(&self, message: I::Message) -> Result<bool, TrySendError<I::Message>> {
+        Cell::push(self, message).map_err(|refused| match refused {
+            Refused::Full(message) => TrySendError::Full(message),
+            Refused::Closed(message) => TrySendError::Closed(message),
+        })
     }
 
     fn listen(&self) -> Option<RoomListener<'_, I::Message>> {
@@ -183,6 +187,7 @@ impl<T: Send + 'static> SendPort<T> {
         match self.try_send(message) {
             Ok(()) => Ok(()),
             Err(TrySendError::Closed(message)) => Err(SendError::Closed(message)),
+            Err(TrySendError::Undeliverable(message)) => Err(SendError::Undeliverable(message)),
             Err(TrySendError::Full(message)) => self.send_when_room(message),
         }
     }
@@ -194,6 +199,7 @@ impl<T: Send + 'static> SendPort<T> {
         self.send_until(message, None).map_err(|error| match error {
             SendTimeoutError::Closed(message) => SendError::Closed(message),
             SendTimeoutError::BlockingInIsolate(message) => SendError::BlockingInIsolate(message),
+            SendTimeoutError::Undeliverable(message) => SendError::Undeliverable(message),
             SendTimeoutError::Timeout(_) => unreachable!("no deadline was given"),
         })
     }
@@ -226,8 +232,7 @@ impl<T: Send + 'static> SendPort<T> {
                     Ok(())
                 }
                 Ok(false) => Ok(()),
-                Err(Refused::Full(message)) => Err(TrySendError::Full(message)),
-                Err(Refused::Closed(message)) => Err(TrySendError::Closed(message)),
+                Err(error) => Err(error),
             },
         }
     }
@@ -257,7 +262,7 @@ impl<T: Send + 'static> SendPort<T> {
         loop {
             match self.attempt(message) {
                 Attempt::Sent => return Ok(()),
-                Attempt::Closed(given_back) => return Err(SendError::Closed(given_back)),
+                Attempt::Failed(error) => return Err(error),
                 Attempt::Wait(given_back, room) => {
                     message = given_back;
                     room.await;
@@ -286,7 +291,10 @@ impl<T: Send + 'static> SendPort<T> {
         loop {
             match self.attempt(message) {
                 Attempt::Sent => return Ok(()),
-                Attempt::Closed(given_back) => return Err(SendTimeoutError::Closed(given_back)),
+                Attempt::Failed(SendError::Undeliverable(given_back)) => {
+                    return Err(SendTimeoutError::Undeliverable(given_back));
+                }
+                Attempt::Failed(error) => return Err(SendTimeoutError::Closed(error.into_inner())),
                 Attempt::Wait(given_back, room) => {
                     if worker::must_not_block() {
                         return Err(SendTimeoutError::BlockingInIsolate(given_back));
@@ -297,6 +305,9 @@ impl<T: Send + 'static> SendPort<T> {
                         return self.try_send(message).map_err(|error| match error {
                             TrySendError::Full(message) => SendTimeoutError::Timeout(message),
                             TrySendError::Closed(message) => SendTimeoutError::Closed(message),
+                            TrySendError::Undeliverable(message) => {
+                                SendTimeoutError::Undeliverable(message)
+                            }
                         });
                     }
                 }
@@ -310,8 +321,8 @@ impl<T: Send + 'static> SendPort<T> {
     fn attempt(&self, message: T) -> Attempt<'_, T> {
         let message = match self.try_send(message) {
             Ok(()) => return Attempt::Sent,
-            Err(TrySendError::Closed(message)) => return Attempt::Closed(message),
             Err(TrySendError::Full(message)) => message,
+            Err(error) => return Attempt::Failed(refusal(error)),
         };
         let Target::Isolate(inbox) = &self.target else {
             unreachable!("only a bounded mailbox is ever full")
@@ -321,8 +332,8 @@ impl<T: Send + 'static> SendPort<T> {
         };
         match self.try_send(message) {
             Ok(()) => Attempt::Sent,
-            Err(TrySendError::Closed(message)) => Attempt::Closed(message),
             Err(TrySendError::Full(message)) => Attempt::Wait(message, room),
+            Err(error) => Attempt::Failed(refusal(error)),
         }
     }
 
@@ -355,8 +366,8 @@ impl<T: Send + 'static> SendPort<T> {
         // On failure the request, and the ReplySender in it, is dropped, which
         // resolves `reply` with an error.
         let request = match self.try_send(make(reply_to)) {
-            Ok(()) | Err(TrySendError::Closed(_)) => return reply,
             Err(TrySendError::Full(request)) => request,
+            Ok(()) | Err(_) => return reply,
         };
         let port = self.clone();
         reply.after(Box::pin(async move {
@@ -406,6 +417,14 @@ impl<T: Send + 'static> SendPort<T> {
             Target::Channel(sender, _) => sender.is_disconnected(),
             Target::Isolate(inbox) => inbox.is_closed(),
         }
+    }
+}
+
+/// A `try_send` error that waiting cannot cure, as a `SendError`.
+fn refusal<T>(error: TrySendError<T>) -> SendError<T> {
+    match error {
+        TrySendError::Undeliverable(message) => SendError::Undeliverable(message),
+        TrySendError::Closed(message) | TrySendError::Full(message) => SendError::Closed(message),
     }
 }
 

@@ -242,6 +242,7 @@ pub fn exit<T: Sendable>(port: &SendPort<T>, message: T) -> ExitError<T> {
         Ok(()) => {}
         Err(TrySendError::Closed(message)) => return ExitError::Closed(message),
         Err(TrySendError::Full(message)) => return ExitError::Full(message),
+        Err(TrySendError::Undeliverable(message)) => return ExitError::Undeliverable(message),
     }
     cell::unwind_exit()
 }

@@ -2,7 +2,7 @@
 //! errors, never panics, and never reads past what a frame announces.
 #![cfg(all(unix, feature = "process"))]
 
-use isolate_core::process::frame::{Frame, FrameError, FrameReader, Hello};
+use isolate_core::process::frame::{Frame, FrameError, FrameReader, Hello, Ids};
 use proptest::prelude::*;
 
 const MAX: u32 = 1 << 16;
@@ -14,7 +14,16 @@ fn frame() -> impl Strategy<Value = OwnedFrame> {
             .prop_map(|(v, m, i, p)| OwnedFrame::Hello(v, m, i, p)),
         bytes().prop_map(OwnedFrame::Init),
         bytes().prop_map(OwnedFrame::Ready),
-        (any::<u64>(), bytes()).prop_map(|(port, body)| OwnedFrame::Message(port, body)),
+        (
+            any::<u64>(),
+            bytes(),
+            proptest::collection::vec(any::<u64>(), 0..4)
+        )
+            .prop_map(|(port, body, ids)| OwnedFrame::Message(
+                port,
+                body,
+                ids.iter().flat_map(|id| id.to_le_bytes()).collect()
+            )),
         any::<u64>().prop_map(OwnedFrame::Drop),
         any::<u64>().prop_map(OwnedFrame::Closed),
         any::<u64>().prop_map(OwnedFrame::Ping),
@@ -30,7 +39,7 @@ enum OwnedFrame {
     Hello(u16, u32, String, String),
     Init(Vec<u8>),
     Ready(Vec<u8>),
-    Message(u64, Vec<u8>),
+    Message(u64, Vec<u8>, Vec<u8>),
     Drop(u64),
     Closed(u64),
     Ping(u64),
@@ -50,7 +59,11 @@ impl OwnedFrame {
             }),
             OwnedFrame::Init(body) => Frame::Init(body),
             OwnedFrame::Ready(body) => Frame::Ready(body),
-            OwnedFrame::Message(port, body) => Frame::Message { port: *port, body },
+            OwnedFrame::Message(port, body, ids) => Frame::Message {
+                port: *port,
+                body,
+                exports: Ids::from_bytes(ids).unwrap(),
+            },
             OwnedFrame::Drop(port) => Frame::Drop { port: *port },
             OwnedFrame::Closed(port) => Frame::Closed { port: *port },
             OwnedFrame::Ping(id) => Frame::Ping(*id),

@@ -11,10 +11,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::PATIENCE;
-use isolate_core::RemoteErrorKind;
 use isolate_core::prelude::*;
-use isolate_core::process::frame::{Frame, FrameReader, Hello, PROTOCOL_VERSION};
+use isolate_core::process::frame::{Frame, FrameReader, Hello, Ids, PROTOCOL_VERSION};
 use isolate_core::process::{self, ProcessExit, ProcessOptions, ServeError, SpawnUriError};
+use isolate_core::{RemoteErrorKind, SpawnOptions};
 use serde::{Deserialize, Serialize};
 
 const MODE: &str = "ISOLATE_TEST_CHILD";
@@ -102,6 +102,56 @@ impl Calc {
     async fn hang(&self, started: SendPort<()>) -> u64 {
         started.send(()).unwrap();
         std::future::pending::<u64>().await
+    }
+}
+
+/// A number that refuses to decode when it is 0: a message whose body is
+/// bad after the sender's checks.
+#[message]
+#[derive(Serialize, Deserialize, Clone, Copy)]
+#[serde(try_from = "u8", into = "u8")]
+struct Strict(u8);
+
+impl TryFrom<u8> for Strict {
+    type Error = &'static str;
+    fn try_from(n: u8) -> Result<Self, Self::Error> {
+        if n == 0 {
+            Err("zero is refused")
+        } else {
+            Ok(Strict(n))
+        }
+    }
+}
+
+impl From<Strict> for u8 {
+    fn from(strict: Strict) -> u8 {
+        strict.0
+    }
+}
+
+#[isolate]
+struct Checker;
+
+#[isolate(remote)]
+impl Checker {
+    #[message]
+    fn check(&self, n: Strict) -> u64 {
+        u64::from(n.0) * 10
+    }
+}
+
+/// An isolate in the parent with a mailbox of one, stuck on its first
+/// message: what a child floods.
+#[isolate]
+struct Stuck;
+
+#[isolate(remote)]
+impl Stuck {
+    #[message]
+    async fn hit(&mut self, n: u64) {
+        if n == 0 {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -193,6 +243,22 @@ fn child() {
         "wrong_type" => {
             let _ = process::serve(|group: &IsolateGroup, _: u32| group.spawn(Calc { total: 0 }));
         }
+        "closed_port" => {
+            let _ = process::serve(|_: &IsolateGroup, (): ()| {
+                // The receive port is dropped at once: the port is closed.
+                ReceivePort::<(u8, ReplySender<u64>)>::new().send_port()
+            });
+        }
+        "checker" => {
+            let _ = process::serve(|group: &IsolateGroup, (): ()| group.spawn(Checker));
+        }
+        "flood" => {
+            let _ = process::serve(|_: &IsolateGroup, stuck: StuckPort| {
+                for n in 0..5 {
+                    stuck.hit(n).unwrap();
+                }
+            });
+        }
         "exit_3" => std::process::exit(3),
         "silent" => loop {
             std::thread::park();
@@ -254,16 +320,19 @@ fn rogue(stubborn: bool) {
     Frame::Message {
         port: 1,
         body: &[0xff; 11],
+        exports: Ids::NONE,
     }
     .encode(&mut out);
     Frame::Message {
         port: 99,
         body: &[1],
+        exports: Ids::NONE,
     }
     .encode(&mut out);
     Frame::Message {
         port: 1,
         body: &[42],
+        exports: Ids::NONE,
     }
     .encode(&mut out);
     (&stream).write_all(&out).unwrap();
@@ -598,4 +667,124 @@ fn bad_frames_are_errors_never_panics_and_good_ones_still_arrive() {
     }
     assert!(saw_too_large);
     assert!(inbox.try_recv().is_err());
+}
+
+#[test]
+fn asks_to_a_closed_port_in_the_child_all_fail() {
+    let group = IsolateGroup::new();
+    let child: ProcessIsolate<SendPort<(u8, ReplySender<u64>)>> = group
+        .spawn_uri_with(command("closed_port"), (), &options())
+        .unwrap();
+    // The first finds the port closed; the later ones find it marked so.
+    for n in 0..4 {
+        let reply = child.port().ask(|reply_to| (n, reply_to));
+        assert_eq!(
+            reply.wait_timeout(PATIENCE),
+            Err(ReplyError::Dropped),
+            "ask {n}"
+        );
+    }
+    common::wait_until("the proxy to read closed", || child.port().is_closed());
+}
+
+#[test]
+fn an_ask_whose_body_cannot_be_decoded_fails_and_is_reported() {
+    let group = IsolateGroup::new();
+    let child: ProcessIsolate<CheckerPort> = group
+        .spawn_uri_with(command("checker"), (), &options())
+        .unwrap();
+    let mut errors = errors_of(&child);
+    assert_eq!(
+        child.port().check(Strict(0)).wait_timeout(PATIENCE),
+        Err(ReplyError::Dropped)
+    );
+    let error = errors.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(error.kind(), RemoteErrorKind::Undeliverable);
+    assert!(error.message().contains("could not decode"), "{error}");
+    // The connection is fine: the next good message is answered.
+    assert_eq!(child.port().check(Strict(4)).wait_timeout(PATIENCE), Ok(40));
+}
+
+#[test]
+fn letting_go_of_a_child_that_does_not_end_kills_it() {
+    let group = IsolateGroup::new();
+    let options = options().kill_grace(Duration::from_millis(200));
+    let child: ProcessIsolate<()> = group
+        .spawn_uri_with(
+            command("stubborn"),
+            ReceivePort::<u64>::new().send_port(),
+            &options,
+        )
+        .unwrap();
+    let pid = child.pid();
+    let mut exits = ReceivePort::new();
+    child.add_on_exit_listener(exits.send_port(), ());
+    drop(child);
+    assert_eq!(exits.recv_timeout(PATIENCE), Ok(()));
+    assert!(gone(pid));
+}
+
+#[test]
+fn a_full_mailbox_in_the_parent_does_not_stall_the_connection() {
+    let group = IsolateGroup::new();
+    let (stuck, handle) = group.spawn_with(Stuck, SpawnOptions::new().bounded(1));
+    // The child sends five tells; the first never finishes, so the rest
+    // wait for room.
+    let child: ProcessIsolate<()> = group
+        .spawn_uri_with(command("flood"), stuck.clone(), &options())
+        .unwrap();
+    common::wait_until("the mailbox to fill", || {
+        common::info(&group, &handle).mailbox_len >= 1
+    });
+    // Pongs and the end of the child still get through.
+    let mut pongs = ReceivePort::new();
+    child.ping(pongs.send_port(), "pong");
+    assert_eq!(pongs.recv_timeout(PATIENCE), Ok("pong"));
+    child.kill(Priority::Immediate);
+    assert_eq!(
+        child.exited().wait_timeout(PATIENCE),
+        Ok(ProcessExit::Killed)
+    );
+    assert!(gone(child.pid()));
+}
+
+#[test]
+fn a_message_too_large_for_the_connection_is_undeliverable_and_the_port_goes_on() {
+    let group = IsolateGroup::new();
+    let mut hello = ReceivePort::new();
+    let init = Init {
+        hello: hello.send_port(),
+        start: 0,
+    };
+    let options = options().max_frame(64 << 10);
+    let child: ProcessIsolate<CalcPort> = group
+        .spawn_uri_with(command("calc"), init, &options)
+        .unwrap();
+    hello.recv_timeout(PATIENCE).unwrap();
+    let mut errors = errors_of(&child);
+    let big = vec![1u8; 100 << 10];
+
+    let (reply_to, reply) = Reply::channel();
+    let error = child
+        .port()
+        .send_port()
+        .send(CalcMessage::Len(big.clone(), reply_to))
+        .unwrap_err();
+    assert!(matches!(error, SendError::Undeliverable(_)), "{error:?}");
+    assert!(
+        error.to_string().contains("could not be encoded"),
+        "{error}"
+    );
+    // The ask inside fails at once rather than waiting.
+    assert_eq!(reply.wait_timeout(PATIENCE), Err(ReplyError::Dropped));
+    let reported = errors.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(reported.kind(), RemoteErrorKind::Undeliverable);
+    assert!(reported.message().contains("larger than"), "{reported}");
+
+    assert_eq!(
+        child.port().len(big).wait_timeout(PATIENCE),
+        Err(ReplyError::Dropped)
+    );
+    assert!(!child.port().is_closed());
+    assert_eq!(child.port().square(5).wait_timeout(PATIENCE), Ok(25));
 }

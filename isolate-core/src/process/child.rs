@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::frame::{self, Frame, FrameError};
-use super::peer::{Event, Peer, Role};
+use super::frame::{Frame, FrameError};
+use super::peer::{Body, Event, Peer, Role};
 use super::{Greeting, ProcessExit, ProcessOptions, SOCKET_ENV, SpawnUriError};
 use crate::control::{Listener, Priority};
 use crate::error::{RemoteError, RemoteErrorKind};
@@ -117,10 +117,9 @@ where
     let mut errors = StartErrors::listen(&peer);
 
     let init = peer
-        .encode(&message, |bytes| frame::begin_body(bytes, false))
+        .encode(&message, Body::Init)
         .map_err(|error| starting.fail(SpawnUriError::Encode(error)))?;
-    drop(message);
-    peer.write_frame(init);
+    let _ = peer.send_encoded(init, message);
 
     let ready = loop {
         let now = Instant::now();
@@ -166,10 +165,15 @@ where
     });
     let reaper = child.clone();
     let grace = options.kill_grace;
-    std::thread::Builder::new()
+    if let Err(error) = std::thread::Builder::new()
         .name("isolate-process-reaper".into())
         .spawn(move || reaper.reap(events_rx, grace))
-        .map_err(SpawnUriError::Io)?;
+    {
+        // Nobody would reap the child: end it here.
+        child.kill_now();
+        let _ = lock(&child.process).wait();
+        return Err(SpawnUriError::Io(error));
+    }
     Ok(ProcessIsolate { port, child })
 }
 
@@ -373,16 +377,17 @@ impl ChildProcess {
                 None => events.recv().ok(),
                 Some(at) => match events.recv_deadline(at) {
                     Ok(event) => Some(event),
-                    Err(flume::RecvTimeoutError::Timeout) => {
-                        self.kill_now();
-                        kill_at = None;
-                        continue;
-                    }
+                    Err(flume::RecvTimeoutError::Timeout) => Some(Event::Kill(Priority::Immediate)),
                     Err(flume::RecvTimeoutError::Disconnected) => None,
                 },
             };
             match event {
-                Some(Event::Kill(Priority::Immediate)) => self.kill_now(),
+                Some(Event::Kill(Priority::Immediate)) => {
+                    // Reaped at once: the end of the connection may come
+                    // later than the end of the process.
+                    self.kill_now();
+                    break;
+                }
                 Some(Event::Kill(Priority::BeforeNextEvent)) => {
                     self.peer.send_frame(&Frame::Shutdown);
                     self.peer.close();

@@ -45,6 +45,10 @@ pub enum Frame<'a> {
         port: u64,
         /// The message, postcard-encoded.
         body: &'a [u8],
+        /// The ports and reply senders the sender exported into `body`: a
+        /// receiver that cannot deliver the message releases them without
+        /// decoding it, so that no ask waits on an answer that cannot come.
+        exports: Ids<'a>,
     },
     /// The sender holds no more references to the receiver's port `port`.
     Drop {
@@ -70,6 +74,39 @@ pub enum Frame<'a> {
     },
     /// The parent asks the child to end.
     Shutdown,
+}
+
+/// Export ids in a frame, as little-endian `u64`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ids<'a>(&'a [u8]);
+
+impl<'a> Ids<'a> {
+    /// No ids.
+    pub const NONE: Ids<'static> = Ids(&[]);
+
+    /// Ids from their encoding: `None` unless `bytes` holds whole `u64`s.
+    pub fn from_bytes(bytes: &'a [u8]) -> Option<Self> {
+        bytes.len().is_multiple_of(8).then_some(Ids(bytes))
+    }
+
+    /// How many ids.
+    pub fn len(&self) -> usize {
+        self.0.len() / 8
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The ids, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = u64> + 'a {
+        self.0.chunks_exact(8).map(|chunk| {
+            let mut id = [0; 8];
+            id.copy_from_slice(chunk);
+            u64::from_le_bytes(id)
+        })
+    }
 }
 
 /// The contents of a [`Frame::Hello`].
@@ -189,10 +226,27 @@ impl<'a> Frame<'a> {
             }
             kind::INIT => Frame::Init(input.rest()),
             kind::READY => Frame::Ready(input.rest()),
-            kind::MESSAGE => Frame::Message {
-                port: input.u64()?,
-                body: input.rest(),
-            },
+            kind::MESSAGE => {
+                let port = input.u64()?;
+                // The body, then the ids, then their count: the ids are
+                // known only once the body is encoded.
+                let rest = input.rest();
+                let Some(split) = rest.len().checked_sub(4) else {
+                    return Err(FrameError::Truncated);
+                };
+                let (rest, count) = rest.split_at(split);
+                let count = u32::from_le_bytes([count[0], count[1], count[2], count[3]]) as usize;
+                let ids_len = count
+                    .checked_mul(8)
+                    .filter(|&len| len <= rest.len())
+                    .ok_or(FrameError::Malformed("more ids than bytes"))?;
+                let (body, ids) = rest.split_at(rest.len() - ids_len);
+                Frame::Message {
+                    port,
+                    body,
+                    exports: Ids(ids),
+                }
+            }
             kind::DROP => Frame::Drop { port: input.u64()? },
             kind::CLOSED => Frame::Closed { port: input.u64()? },
             kind::PING => Frame::Ping(input.u64()?),
@@ -231,10 +285,15 @@ impl<'a> Frame<'a> {
                 out.push(kind::READY);
                 out.extend_from_slice(body);
             }
-            Frame::Message { port, body } => {
+            Frame::Message {
+                port,
+                body,
+                exports,
+            } => {
                 out.push(kind::MESSAGE);
                 out.extend_from_slice(&port.to_le_bytes());
                 out.extend_from_slice(body);
+                end_message(out, exports.iter());
             }
             Frame::Drop { port } => {
                 out.push(kind::DROP);
@@ -277,6 +336,16 @@ pub(crate) fn begin_message(out: &mut Vec<u8>, port: u64) -> usize {
     out.push(kind::MESSAGE);
     out.extend_from_slice(&port.to_le_bytes());
     start
+}
+
+/// Ends a `Message` frame's body with the ids exported into it (then
+/// [`finish`] it).
+pub(crate) fn end_message(out: &mut Vec<u8>, ids: impl ExactSizeIterator<Item = u64>) {
+    let count = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+    for id in ids {
+        out.extend_from_slice(&id.to_le_bytes());
+    }
+    out.extend_from_slice(&count.to_le_bytes());
 }
 
 /// As [`begin_message`], for `Init` and `Ready`.

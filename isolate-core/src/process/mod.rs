@@ -27,10 +27,13 @@
 //!   [`ReplyError::Dropped`](crate::ReplyError::Dropped).
 //! - A [`Shared<T>`](crate::Shared) is deep-copied, as Dart copies objects
 //!   that leave their isolate group; the receiver gets its own `Shared`.
-//! - A message that cannot be encoded or decoded is never handed to a
-//!   handler: both processes' error listeners hear of it
+//! - A message that cannot be encoded fails to send with
+//!   [`SendError::Undeliverable`](crate::SendError::Undeliverable), which
+//!   gives it back; a message that cannot be decoded is never handed to a
+//!   handler. Either way the error listeners hear why
 //!   ([`RemoteErrorKind::Undeliverable`](crate::RemoteErrorKind::Undeliverable)),
-//!   and a send that could not be encoded fails and gives the message back.
+//!   on both sides for a decode failure, and an ask inside the lost message
+//!   fails at once with [`ReplyError::Dropped`](crate::ReplyError::Dropped).
 //!
 //! At start, both sides check the protocol version and the names of the
 //! initial message's and the result's types, so two programs that disagree
@@ -44,9 +47,12 @@
 //! does not end within [`ProcessOptions::kill_grace`] of being asked is
 //! killed. Every child is reaped: none is left a zombie.
 //!
-//! Backpressure crosses too: a message for an isolate with a full bounded
-//! mailbox waits in the receiving process's reader, and the frames behind it
-//! wait in the socket.
+//! Backpressure does not cross: sends to another process never wait. A
+//! message for an isolate with a full bounded mailbox waits, in order, in a
+//! backlog in the receiving process (fed by a thread of its own while it
+//! lasts), so that one busy isolate never holds up the connection's other
+//! ports, replies and pings. A producer that must not outrun its consumer
+//! should ask rather than tell.
 //!
 //! Unix only: the transport is a Unix domain socket.
 //!
@@ -58,32 +64,27 @@
 //! use isolate_core::prelude::*;
 //! use isolate_core::process;
 //!
+//! #[isolate]
+//! struct Squarer;
+//!
+//! #[isolate(remote)] // its port can cross into another process
+//! impl Squarer {
+//!     #[message]
+//!     fn square(&self, n: u64) -> u64 {
+//!         n * n
+//!     }
+//! }
+//!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     if std::env::args().any(|arg| arg == "--child") {
-//!         // The child: square numbers for the parent.
-//!         process::serve(|group: &IsolateGroup, factor: u64| {
-//!             let mut requests = ReceivePort::<(u64, SendPort<u64>)>::new();
-//!             let port = requests.send_port();
-//!             group.spawn_fn(
-//!                 |mut requests: ReceivePort<(u64, SendPort<u64>)>| async move {
-//!                     while let Ok((n, reply_to)) = requests.recv_async().await {
-//!                         let _ = reply_to.send(n * n);
-//!                     }
-//!                 },
-//!                 requests,
-//!             );
-//!             let _ = factor;
-//!             port
-//!         })?;
+//!         // The child: serve a `Squarer` to the parent.
+//!         process::serve(|group: &IsolateGroup, (): ()| group.spawn(Squarer))?;
 //!         return Ok(());
 //!     }
 //!     let group = IsolateGroup::new();
 //!     let me = std::env::current_exe()?;
-//!     let child: ProcessIsolate<SendPort<(u64, SendPort<u64>)>> =
-//!         group.spawn_uri(me, ["--child"], 1u64)?;
-//!     let mut answers = ReceivePort::new();
-//!     child.port().send((12, answers.send_port()))?;
-//!     assert_eq!(answers.recv()?, 144);
+//!     let child: ProcessIsolate<SquarerPort> = group.spawn_uri(me, ["--child"], ())?;
+//!     assert_eq!(child.port().square(12).wait()?, 144); // asked across processes
 //!     Ok(())
 //! }
 //! ```

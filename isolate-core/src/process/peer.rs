@@ -24,12 +24,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::frame::{self, Frame, FrameError, FrameReader};
+use super::frame::{self, Frame, FrameError, FrameReader, Ids};
 use crate::control::Listener;
-use crate::error::{RemoteError, RemoteErrorKind};
+use crate::error::{RemoteError, RemoteErrorKind, SendError, TrySendError};
 use crate::port::{Inbox, SendPort};
 use crate::reply::{RemoteReply, ReplySender, Route};
-use crate::scheduler::mailbox::{Refused, RoomListener};
+use crate::scheduler::mailbox::RoomListener;
 
 /// Which end of the connection this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,11 +163,13 @@ impl Peer {
         self.users.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// In a parent, the last user going asks the child to end.
+    /// In a parent, the last user going asks the child to end, through the
+    /// reaper, which kills it if it has not ended after the grace period.
     pub(crate) fn release_user(&self) {
         if self.users.fetch_sub(1, Ordering::AcqRel) == 1 && self.role == Role::Parent {
-            self.send_frame(&Frame::Shutdown);
-            self.close();
+            let _ = self
+                .events
+                .send(Event::Kill(crate::control::Priority::BeforeNextEvent));
         }
     }
 
@@ -200,49 +202,54 @@ impl Peer {
         }
     }
 
-    /// Encodes `value` as the body of a frame started by `begin`, with this
-    /// connection as the context for the ports inside it.
+    /// Encodes `value` as a frame of kind `body`, with this connection as
+    /// the context for the ports inside it.
     pub(crate) fn encode<T: Serialize + ?Sized>(
         self: &Arc<Self>,
         value: &T,
-        begin: impl FnOnce(&mut Vec<u8>) -> usize,
-    ) -> Result<Vec<u8>, String> {
+        body: Body,
+    ) -> Result<Encoded, String> {
         let mut bytes = Vec::new();
-        let start = begin(&mut bytes);
-        let (encoded, exported) = within(self, || postcard::to_extend(value, bytes));
-        let fail = |error: String| {
-            // The ports and reply senders exported for a message that never
-            // leaves are dropped here, so an ask inside it fails at once.
-            let mut exports = lock(&self.exports);
-            let dropped: Vec<_> = exported
-                .iter()
-                .filter_map(|id| exports.remove(id))
-                .collect();
-            drop(exports);
-            drop(dropped);
-            Err(error)
+        let start = match body {
+            Body::Init => frame::begin_body(&mut bytes, false),
+            Body::Ready => frame::begin_body(&mut bytes, true),
+            Body::Message(port) => frame::begin_message(&mut bytes, port),
         };
-        let bytes = match encoded {
+        let (encoded, exported) = within(self, || postcard::to_extend(value, bytes));
+        let mut bytes = match encoded {
             Ok(bytes) => bytes,
             Err(error) => {
-                return fail(format!(
+                self.unexport(&exported);
+                return Err(format!(
                     "could not encode a `{}`: {error}",
                     short_name::<T>()
                 ));
             }
         };
+        if let Body::Message(_) = body {
+            frame::end_message(&mut bytes, exported.iter().copied());
+        }
         let max = self.max_frame.load(Ordering::Relaxed);
         let len = frame::len_of(&bytes, start);
         if len > max as usize {
-            return fail(format!(
+            self.unexport(&exported);
+            return Err(format!(
                 "a `{}` of {len} bytes is larger than the {max} bytes the other process \
                  accepts: send it in parts, or raise `ProcessOptions::max_frame`",
                 short_name::<T>()
             ));
         }
-        let mut bytes = bytes;
         frame::finish(&mut bytes, start);
-        Ok(bytes)
+        Ok(Encoded { bytes, exported })
+    }
+
+    /// Drops the ports and reply senders exported for a frame that never
+    /// leaves, so that an ask inside it fails at once.
+    fn unexport(&self, ids: &[u64]) {
+        let mut exports = lock(&self.exports);
+        let dropped: Vec<_> = ids.iter().filter_map(|id| exports.remove(id)).collect();
+        drop(exports);
+        drop(dropped);
     }
 
     /// Decodes a frame body, importing the ports inside it.
@@ -264,23 +271,49 @@ impl Peer {
             })
     }
 
-    /// Sends an encoded message, then drops it: the ports inside it are
-    /// released only after the frame that carries them is queued, so a
+    /// Sends an encoded frame, then drops `message`: the ports inside it
+    /// are released only after the frame that carries them is queued, so a
     /// `Drop` never overtakes the message that names the port.
-    fn send_message<T>(&self, frame: Vec<u8>, message: T) -> Result<(), T> {
-        if self.write_frame(frame) {
+    pub(crate) fn send_encoded<T>(&self, encoded: Encoded, message: T) -> Result<(), T> {
+        if self.write_frame(encoded.bytes) {
             drop(message);
             Ok(())
         } else {
+            self.unexport(&encoded.exported);
             Err(message)
         }
+    }
+
+    /// Releases the exports named by a message that will not be decoded.
+    fn release(&self, ids: Ids<'_>) {
+        for port in ids.iter() {
+            self.send_frame(&Frame::Drop { port });
+        }
+    }
+
+    /// The port exported as `port` has closed: messages for it are dropped
+    /// from now on, and the other side's proxies read closed.
+    fn close_export(&self, port: u64) {
+        self.send_frame(&Frame::Closed { port });
     }
 
     // --- exports --------------------------------------------------------
 
     fn export(&self, entry: Arc<dyn Export>) -> u64 {
         let id = self.fresh_id();
-        lock(&self.exports).insert(id, entry);
+        let refused = {
+            let mut exports = lock(&self.exports);
+            // Checked under the lock that `shut` empties the table under:
+            // an export after the end is dropped at once (failing its ask),
+            // never stranded in a table nobody clears.
+            if self.is_closed() {
+                Some(entry)
+            } else {
+                exports.insert(id, entry);
+                None
+            }
+        };
+        drop(refused);
         CONTEXT.with(|context| {
             if let Some(top) = context.borrow_mut().last_mut() {
                 top.exported.push(id);
@@ -305,7 +338,10 @@ impl Peer {
                 type_hash,
             };
         }
-        let id = self.export(Arc::new(ExportedPort { port: port.clone() }));
+        let id = self.export(Arc::new(ExportedPort {
+            port: port.clone(),
+            backlog: Arc::default(),
+        }));
         WirePort {
             id,
             home: false,
@@ -374,8 +410,11 @@ impl Peer {
     /// asks that wait on them), every proxy reads as closed, pending pings
     /// are dropped unanswered.
     fn shut(&self) {
-        self.closed.store(true, Ordering::Release);
-        let exports = std::mem::take(&mut *lock(&self.exports));
+        let exports = {
+            let mut exports = lock(&self.exports);
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *exports)
+        };
         let imports = std::mem::take(&mut *lock(&self.imports));
         for closed in imports.values() {
             closed.store(true, Ordering::Release);
@@ -388,26 +427,28 @@ impl Peer {
     /// Handles one frame after the handshake; `false` to stop reading.
     fn dispatch(self: &Arc<Self>, frame: Frame<'_>) -> bool {
         match frame {
-            Frame::Message { port, body } => {
+            Frame::Message {
+                port,
+                body,
+                exports,
+            } => {
                 let entry = lock(&self.exports).get(&port).cloned();
                 let Some(entry) = entry else {
+                    self.release(exports);
                     self.protocol_error(format!(
                         "a message came for port {port}, which is not exported"
                     ));
                     return true;
                 };
-                match entry.deliver(self, body) {
+                match entry.deliver(self, port, body) {
                     Ok(Delivered::Kept) => {}
                     Ok(Delivered::Done) => {
-                        lock(&self.exports).remove(&port);
+                        let used = lock(&self.exports).remove(&port);
+                        drop(used);
                     }
-                    Ok(Delivered::Closed) => {
-                        // The port's receiver is gone: tell the proxy.
-                        let removed = lock(&self.exports).remove(&port);
-                        drop(removed);
-                        self.send_frame(&Frame::Closed { port });
-                    }
-                    Err(error) => {
+                    Err(Undelivered::Closed) => self.release(exports),
+                    Err(Undelivered::Decode(error)) => {
+                        self.release(exports);
                         let error = RemoteError::new(RemoteErrorKind::Undeliverable, error);
                         // Both sides hear of it: the receiver here, and the
                         // sender, whose message never arrived.
@@ -467,6 +508,21 @@ impl Peer {
             format!("protocol error from the other process: {what}"),
         ));
     }
+}
+
+/// The kinds of frame that carry an encoded value.
+#[derive(Clone, Copy)]
+pub(crate) enum Body {
+    Init,
+    Ready,
+    /// A message for the other side's port.
+    Message(u64),
+}
+
+/// An encoded frame, and the ids exported into it.
+pub(crate) struct Encoded {
+    pub(crate) bytes: Vec<u8>,
+    exported: Vec<u64>,
 }
 
 /// The codes of `Error` frames.
@@ -601,27 +657,96 @@ enum Delivered {
     Kept,
     /// The export was used up (a reply).
     Done,
-    /// The port's receiver is gone.
+}
+
+enum Undelivered {
+    /// The port's receiver is gone: the message is dropped.
     Closed,
+    /// The body is not a message of the port's type.
+    Decode(String),
 }
 
 trait Export: Send + Sync {
-    fn deliver(&self, peer: &Arc<Peer>, body: &[u8]) -> Result<Delivered, String>;
+    fn deliver(&self, peer: &Arc<Peer>, id: u64, body: &[u8]) -> Result<Delivered, Undelivered>;
     fn as_any(&self) -> &dyn Any;
 }
 
 struct ExportedPort<T: Send + 'static> {
     port: SendPort<T>,
+    backlog: Arc<Mutex<Backlog<T>>>,
+}
+
+/// Messages for a full bounded mailbox, waiting their turn in order.
+///
+/// The reader thread never waits for room: it serves every port of the
+/// connection, and replies and pongs must not queue behind a busy isolate.
+/// A full mailbox gets a backlog and a thread that feeds it in order, for
+/// as long as the backlog lasts.
+struct Backlog<T> {
+    queue: std::collections::VecDeque<T>,
+    draining: bool,
+    /// The port's receiver is gone: messages are dropped.
+    closed: bool,
+}
+
+impl<T> Default for Backlog<T> {
+    fn default() -> Self {
+        Backlog {
+            queue: std::collections::VecDeque::new(),
+            draining: false,
+            closed: false,
+        }
+    }
 }
 
 impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
-    fn deliver(&self, peer: &Arc<Peer>, body: &[u8]) -> Result<Delivered, String> {
-        let message = peer.decode::<T>(body)?;
-        // A full bounded mailbox makes the reader wait: backpressure reaches
-        // the sending process through the socket.
-        match self.port.send(message) {
+    fn deliver(&self, peer: &Arc<Peer>, id: u64, body: &[u8]) -> Result<Delivered, Undelivered> {
+        let message = peer.decode::<T>(body).map_err(Undelivered::Decode)?;
+        {
+            let mut backlog = lock(&self.backlog);
+            if backlog.closed {
+                drop(backlog);
+                drop(message);
+                return Err(Undelivered::Closed);
+            }
+            if backlog.draining {
+                backlog.queue.push_back(message);
+                return Ok(Delivered::Kept);
+            }
+        }
+        // Only this (the reader) thread starts a drain, so the backlog is
+        // still empty here.
+        match self.port.try_send(message) {
             Ok(()) => Ok(Delivered::Kept),
-            Err(_) => Ok(Delivered::Closed),
+            Err(TrySendError::Closed(message)) => {
+                lock(&self.backlog).closed = true;
+                drop(message);
+                peer.close_export(id);
+                Err(Undelivered::Closed)
+            }
+            Err(TrySendError::Undeliverable(message)) => {
+                // A port to a third process that could not encode it: that
+                // connection has reported why.
+                drop(message);
+                Ok(Delivered::Kept)
+            }
+            Err(TrySendError::Full(message)) => {
+                {
+                    let mut backlog = lock(&self.backlog);
+                    backlog.queue.push_back(message);
+                    backlog.draining = true;
+                }
+                let (port, backlog, drainer_peer) =
+                    (self.port.clone(), self.backlog.clone(), peer.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("isolate-process-backlog".into())
+                    .spawn(move || drain(&port, &backlog, &drainer_peer, id));
+                if spawned.is_err() {
+                    // No thread to spare: drain here, stalling the reader.
+                    drain(&self.port, &self.backlog, peer, id);
+                }
+                Ok(Delivered::Kept)
+            }
         }
     }
 
@@ -630,13 +755,48 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
     }
 }
 
+/// Feeds a backlog to its full mailbox, waiting for room, in order.
+fn drain<T: Send + 'static>(
+    port: &SendPort<T>,
+    backlog: &Mutex<Backlog<T>>,
+    peer: &Arc<Peer>,
+    id: u64,
+) {
+    loop {
+        let next = {
+            let mut backlog = lock(backlog);
+            match backlog.queue.pop_front() {
+                Some(message) => message,
+                None => {
+                    backlog.draining = false;
+                    return;
+                }
+            }
+        };
+        if let Err(error) = port.send(next) {
+            if let SendError::Undeliverable(_) = error {
+                continue;
+            }
+            let dropped = {
+                let mut backlog = lock(backlog);
+                backlog.closed = true;
+                backlog.draining = false;
+                std::mem::take(&mut backlog.queue)
+            };
+            drop((error, dropped));
+            peer.close_export(id);
+            return;
+        }
+    }
+}
+
 struct ExportedReply<T> {
     sender: Mutex<Option<ReplySender<T>>>,
 }
 
 impl<T: DeserializeOwned + Send + 'static> Export for ExportedReply<T> {
-    fn deliver(&self, peer: &Arc<Peer>, body: &[u8]) -> Result<Delivered, String> {
-        let value = peer.decode::<T>(body)?;
+    fn deliver(&self, peer: &Arc<Peer>, _id: u64, body: &[u8]) -> Result<Delivered, Undelivered> {
+        let value = peer.decode::<T>(body).map_err(Undelivered::Decode)?;
         if let Some(sender) = lock(&self.sender).take() {
             sender.send(value);
         }
@@ -660,29 +820,27 @@ struct Import<T> {
 }
 
 impl<T: Serialize + Send + 'static> Import<T> {
-    fn push_message(&self, message: T) -> Result<(), T> {
+    fn push_message(&self, message: T) -> Result<(), TrySendError<T>> {
         if self.closed.load(Ordering::Acquire) || self.peer.is_closed() {
-            return Err(message);
+            return Err(TrySendError::Closed(message));
         }
-        match self
-            .peer
-            .encode(&message, |bytes| frame::begin_message(bytes, self.id))
-        {
-            Ok(frame) => self.peer.send_message(frame, message),
+        match self.peer.encode(&message, Body::Message(self.id)) {
+            Ok(encoded) => self
+                .peer
+                .send_encoded(encoded, message)
+                .map_err(TrySendError::Closed),
             Err(error) => {
                 self.peer
                     .report(RemoteError::new(RemoteErrorKind::Undeliverable, error));
-                Err(message)
+                Err(TrySendError::Undeliverable(message))
             }
         }
     }
 }
 
 impl<T: Serialize + Send + 'static> Inbox<T> for Import<T> {
-    fn push(&self, message: T) -> Result<bool, Refused<T>> {
-        self.push_message(message)
-            .map(|()| false)
-            .map_err(Refused::Closed)
+    fn push(&self, message: T) -> Result<bool, TrySendError<T>> {
+        self.push_message(message).map(|()| false)
     }
 
     fn listen(&self) -> Option<RoomListener<'_, T>> {

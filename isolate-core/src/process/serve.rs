@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::frame::{self, Frame};
-use super::peer::{ErrorCode, Event, Peer, Role};
+use super::frame::Frame;
+use super::peer::{Body, ErrorCode, Event, Peer, Role};
 use super::{Greeting, SOCKET_ENV, ServeError};
 use crate::group::IsolateGroup;
 use crate::sendable::Sendable;
@@ -42,7 +42,7 @@ use crate::sendable::Sendable;
 /// #[isolate]
 /// struct Squarer;
 ///
-/// #[isolate]
+/// #[isolate(remote)]
 /// impl Squarer {
 ///     #[message]
 ///     fn square(&self, n: u64) -> u64 { n * n }
@@ -60,7 +60,14 @@ where
     F: FnOnce(&IsolateGroup, M) -> P,
 {
     let path = std::env::var_os(SOCKET_ENV).ok_or(ServeError::NotSpawned)?;
-    let stream = UnixStream::connect(path).map_err(ServeError::Io)?;
+    let stream = UnixStream::connect(path).map_err(|error| match error.kind() {
+        // A socket that is gone: the variable was inherited from a parent
+        // that spawned this program's parent.
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+            ServeError::NotSpawned
+        }
+        _ => ServeError::Io(error),
+    })?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(ServeError::Io)?;
@@ -126,17 +133,14 @@ where
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| entry(&group, message))).map_err(
         |payload| ServeError::EntryPanicked(crate::scheduler::cell::panic_message(&*payload)),
     )?;
-    let ready = peer
-        .encode(&result, |bytes| frame::begin_body(bytes, true))
-        .map_err(|error| {
-            peer.send_frame(&Frame::Error {
-                code: ErrorCode::Undeliverable as u8,
-                text: &error,
-            });
-            ServeError::Encode(error)
-        })?;
-    drop(result);
-    peer.write_frame(ready);
+    let ready = peer.encode(&result, Body::Ready).map_err(|error| {
+        peer.send_frame(&Frame::Error {
+            code: ErrorCode::Undeliverable as u8,
+            text: &error,
+        });
+        ServeError::Encode(error)
+    })?;
+    let _ = peer.send_encoded(ready, result);
     let end = loop {
         match events.recv() {
             Ok(Event::Shutdown) => break Ok(()),

@@ -356,7 +356,7 @@ fn port_method(message: &Ident, handler: &Handler) -> TokenStream {
                 #[doc = ""]
                 #[doc = "# Errors"]
                 #[doc = ""]
-                #[doc = "Gives the arguments back in a `SendError`: `Closed` when the isolate has ended, `BlockingInIsolate` when its bounded mailbox is full and this thread must not block."]
+                #[doc = "Gives the arguments back in a `SendError`: `Closed` when the isolate has ended, `BlockingInIsolate` when its bounded mailbox is full and this thread must not block, `Undeliverable` when the isolate is in another process and the arguments could not be encoded."]
                 #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
                 pub fn #method(&self, #params) -> ::core::result::Result<(), ::isolate_core::SendError<#given_back_ty>> {
                     self.port.send(#message_value).map_err(|error| error.map(#give_back))
@@ -366,7 +366,7 @@ fn port_method(message: &Ident, handler: &Handler) -> TokenStream {
                 #[doc = ""]
                 #[doc = "# Errors"]
                 #[doc = ""]
-                #[doc = "Gives the arguments back in a `TrySendError`: `Full` when the bounded mailbox is full, `Closed` when the isolate has ended."]
+                #[doc = "Gives the arguments back in a `TrySendError`: `Full` when the bounded mailbox is full, `Closed` when the isolate has ended, `Undeliverable` when the isolate is in another process and the arguments could not be encoded."]
                 #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
                 pub fn #try_method(&self, #params) -> ::core::result::Result<(), ::isolate_core::TrySendError<#given_back_ty>> {
                     self.port.try_send(#message_value).map_err(|error| error.map(#give_back))
@@ -376,7 +376,7 @@ fn port_method(message: &Ident, handler: &Handler) -> TokenStream {
                 #[doc = ""]
                 #[doc = "# Errors"]
                 #[doc = ""]
-                #[doc = "Gives the arguments back in a `SendError::Closed` when the isolate has ended."]
+                #[doc = "Gives the arguments back in a `SendError`: `Closed` when the isolate has ended, `Undeliverable` when the isolate is in another process and the arguments could not be encoded."]
                 #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
                 pub async fn #async_method(&self, #params) -> ::core::result::Result<(), ::isolate_core::SendError<#given_back_ty>> {
                     self.port.send_async(#message_value).await.map_err(|error| error.map(#give_back))
