@@ -49,6 +49,11 @@ const MATRIX: &[(&str, &[&str], &str)] = &[
         "ms for 10,000 computations of ~40 µs",
     ),
     (
+        "socket-round-trip",
+        &["raw"],
+        "calibration: ns per 8-byte round trip over a Unix socket to a child",
+    ),
+    (
         "round-trip",
         &["in-group", "process"],
         "ns per ask of a u64 from a plain thread",
@@ -72,6 +77,10 @@ const MATRIX: &[(&str, &[&str], &str)] = &[
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--echo-socket") {
+        process::echo_socket();
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("--serve") {
         process::serve();
         return;
@@ -100,7 +109,7 @@ fn main() {
     println!("| workload | framework | median | raw figures | ratio to best |");
     println!("|---|---|---|---|---|");
     for (workload, frameworks, unit) in MATRIX {
-        if only.is_some_and(|o| o != workload) {
+        if only.is_some_and(|o| !o.split(',').any(|w| w == *workload)) {
             continue;
         }
         let mut medians = Vec::new();

@@ -25,6 +25,7 @@ pub fn run(workload: &str, framework: &str) -> f64 {
         ("offload", "isolates") => isolates::offload(),
         ("offload", "rayon") => offload_rayon(),
         ("offload", "tokio") => tokio_peer::offload(),
+        ("socket-round-trip", "raw") => crate::process::raw_socket(),
         ("round-trip", framework) => crate::process::round_trip(framework),
         ("throughput", framework) => crate::process::throughput(framework),
         ("round-trip-1mib", framework) => crate::process::megabyte(framework),

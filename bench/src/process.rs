@@ -125,3 +125,46 @@ pub fn megabyte_bytes(framework: &str) -> f64 {
     }
     start.elapsed().as_micros() as f64 / asks as f64
 }
+
+/// Calibration: ns per round trip of 8 bytes over a Unix socket between
+/// this process and a child that echoes them, two blocked threads and
+/// nothing else: the floor under `round-trip` for `process`.
+pub fn raw_socket() -> f64 {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixListener;
+    let path = std::env::temp_dir().join(format!("isolate-bench-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).expect("bind");
+    let mut child = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .args(["--echo-socket"])
+        .env("ISOLATE_BENCH_SOCKET", &path)
+        .spawn()
+        .expect("child starts");
+    let (mut stream, _) = listener.accept().expect("child connects");
+    let _ = std::fs::remove_file(&path);
+    let trips = 20_000u64;
+    let mut buffer = [0u8; 8];
+    let start = Instant::now();
+    for n in 0..trips {
+        stream.write_all(&n.to_le_bytes()).expect("write");
+        stream.read_exact(&mut buffer).expect("read");
+        assert_eq!(u64::from_le_bytes(buffer), n);
+    }
+    let elapsed = start.elapsed();
+    drop(stream);
+    child.wait().expect("child ends");
+    elapsed.as_nanos() as f64 / trips as f64
+}
+
+/// The child of [`raw_socket`]: echoes 8-byte packets until the end.
+pub fn echo_socket() {
+    use std::io::{Read, Write};
+    let path = std::env::var("ISOLATE_BENCH_SOCKET").expect("started by raw_socket");
+    let mut stream = std::os::unix::net::UnixStream::connect(path).expect("connect");
+    let mut buffer = [0u8; 8];
+    while stream.read_exact(&mut buffer).is_ok() {
+        if stream.write_all(&buffer).is_err() {
+            break;
+        }
+    }
+}
