@@ -184,6 +184,11 @@ pub mod guide {
     /// Lifecycle, control and supervision.
     #[doc = include_str!("../../docs/src/lifecycle.md")]
     pub struct Lifecycle;
+
+    /// Processes.
+    #[cfg(all(unix, feature = "process"))]
+    #[doc = include_str!("../../docs/src/processes.md")]
+    pub struct Processes;
 }
 
 /// Support for the macros' expansions. Not part of the API.

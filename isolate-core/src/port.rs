@@ -169,7 +169,9 @@ impl<T: Send + 'static> SendPort<T> {
     /// the [`ReceivePort`] was dropped (also while waiting for room), and
     /// [`BlockingInIsolate`](SendError::BlockingInIsolate) when the mailbox
     /// is full and this is an isolate group's thread, where waiting would
-    /// stall the group (use [`send_async`](Self::send_async) there).
+    /// stall the group (use [`send_async`](Self::send_async) there), and
+    /// [`Undeliverable`](SendError::Undeliverable) when the port leads to
+    /// another process and the message could not be encoded.
     ///
     /// # Examples
     ///
@@ -209,8 +211,10 @@ impl<T: Send + 'static> SendPort<T> {
     /// # Errors
     ///
     /// [`TrySendError::Full`] when it goes to a full bounded mailbox,
-    /// [`TrySendError::Closed`] when the receiver is gone; both give the
-    /// message back.
+    /// [`TrySendError::Closed`] when the receiver is gone,
+    /// [`TrySendError::Undeliverable`] when the port leads to another
+    /// process and the message could not be encoded; each gives the message
+    /// back.
     #[inline]
     pub fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
         match &self.target {
@@ -246,7 +250,8 @@ impl<T: Send + 'static> SendPort<T> {
     /// # Errors
     ///
     /// [`SendError::Closed`] with the message when the receiver is gone,
-    /// before or during the wait.
+    /// before or during the wait; [`SendError::Undeliverable`] when the port
+    /// leads to another process and the message could not be encoded.
     ///
     /// # Examples
     ///

@@ -155,6 +155,26 @@ impl Stuck {
     }
 }
 
+/// An isolate in the parent that records what reaches it, in order.
+#[isolate]
+#[derive(Default)]
+struct Recorder {
+    seen: Vec<u64>,
+}
+
+#[isolate(remote)]
+impl Recorder {
+    #[message]
+    fn record(&mut self, n: u64) {
+        self.seen.push(n);
+    }
+
+    #[message]
+    fn seen(&self) -> Vec<u64> {
+        self.seen.clone()
+    }
+}
+
 /// An isolate in the parent that the child asks.
 #[isolate]
 struct Doubler;
@@ -256,6 +276,17 @@ fn child() {
             let _ = process::serve(|_: &IsolateGroup, stuck: StuckPort| {
                 for n in 0..5 {
                     stuck.hit(n).unwrap();
+                }
+            });
+        }
+        "two_proxies" => {
+            let _ = process::serve(|_: &IsolateGroup, (a, b): (RecorderPort, RecorderPort)| {
+                for n in 1..=5 {
+                    a.record(n).unwrap();
+                }
+                b.record(6).unwrap();
+                for n in 7..=8 {
+                    a.record(n).unwrap();
                 }
             });
         }
@@ -787,4 +818,48 @@ fn a_message_too_large_for_the_connection_is_undeliverable_and_the_port_goes_on(
     );
     assert!(!child.port().is_closed());
     assert_eq!(child.port().square(5).wait_timeout(PATIENCE), Ok(25));
+}
+
+#[test]
+fn a_pong_for_a_full_mailbox_does_not_stall_the_connection() {
+    let group = IsolateGroup::new();
+    let (stuck, handle) = group.spawn_with(Stuck, SpawnOptions::new().bounded(1));
+    stuck.hit(0).unwrap(); // never finishes
+    common::wait_until("the first message to be taken", || {
+        common::info(&group, &handle).mailbox_len == 0
+    });
+    stuck.hit(1).unwrap(); // fills the mailbox
+    let (child, _) = calc(&group);
+    child.ping(stuck.send_port().clone(), StuckMessage::Hit(2));
+    assert_eq!(child.port().square(3).wait_timeout(PATIENCE), Ok(9));
+    child.port().exit_with(0).unwrap();
+    assert_eq!(
+        child.exited().wait_timeout(PATIENCE),
+        Ok(ProcessExit::Code(0))
+    );
+}
+
+#[test]
+fn messages_through_two_proxies_of_one_port_keep_their_order() {
+    let group = IsolateGroup::new();
+    // Paused with room for one: all but the first wait in a backlog.
+    let (recorder, handle) = group.spawn_with(
+        Recorder::default(),
+        SpawnOptions::new().bounded(1).paused(true),
+    );
+    let _child: ProcessIsolate<()> = group
+        .spawn_uri_with(
+            command("two_proxies"),
+            (recorder.clone(), recorder.clone()),
+            &options(),
+        )
+        .unwrap();
+    handle.resume(&handle.pause_capability());
+    common::wait_until("all eight to arrive", || {
+        recorder.seen().wait_timeout(PATIENCE).unwrap().len() == 8
+    });
+    assert_eq!(
+        recorder.seen().wait_timeout(PATIENCE),
+        Ok((1..=8).collect())
+    );
 }

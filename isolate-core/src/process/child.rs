@@ -13,9 +13,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::frame::{Frame, FrameError};
-use super::peer::{Body, Event, Peer, Role};
+use super::peer::{Body, Event, Notice, Peer, Role, notice};
 use super::{Greeting, ProcessExit, ProcessOptions, SOCKET_ENV, SpawnUriError};
-use crate::control::{Listener, Priority};
+use crate::control::Priority;
 use crate::error::{RemoteError, RemoteErrorKind};
 use crate::port::SendPort;
 use crate::reply::{Reply, ReplySender};
@@ -51,7 +51,7 @@ struct ChildProcess {
 #[derive(Default)]
 struct Exit {
     status: Option<ProcessExit>,
-    listeners: Vec<Listener>,
+    listeners: Vec<Notice>,
     waiters: Vec<ReplySender<ProcessExit>>,
 }
 
@@ -371,15 +371,26 @@ impl ChildProcess {
     /// The reaper thread: waits for the connection to close (or a kill),
     /// makes sure the process ends, reaps it, and tells the listeners.
     fn reap(self: Arc<Self>, events: flume::Receiver<Event>, grace: Duration) {
+        /// How often a quiet reaper looks at the process itself, so that an
+        /// exit is seen even if the connection's end is not.
+        const LOOK: Duration = Duration::from_millis(250);
         let mut kill_at: Option<Instant> = None;
+        let mut exited = None;
         loop {
-            let event = match kill_at {
-                None => events.recv().ok(),
-                Some(at) => match events.recv_deadline(at) {
-                    Ok(event) => Some(event),
-                    Err(flume::RecvTimeoutError::Timeout) => Some(Event::Kill(Priority::Immediate)),
-                    Err(flume::RecvTimeoutError::Disconnected) => None,
-                },
+            let wake = kill_at.map_or(Instant::now() + LOOK, |at| at.min(Instant::now() + LOOK));
+            let event = match events.recv_deadline(wake) {
+                Ok(event) => Some(event),
+                Err(flume::RecvTimeoutError::Disconnected) => None,
+                Err(flume::RecvTimeoutError::Timeout) => {
+                    if let Ok(Some(status)) = lock(&self.process).try_wait() {
+                        exited = Some(status);
+                        break;
+                    }
+                    match kill_at {
+                        Some(at) if Instant::now() >= at => Some(Event::Kill(Priority::Immediate)),
+                        _ => continue,
+                    }
+                }
             };
             match event {
                 Some(Event::Kill(Priority::Immediate)) => {
@@ -397,8 +408,9 @@ impl ChildProcess {
                 Some(_) => {}
             }
         }
-        // The connection is closed: the child is exiting, or must.
-        let status = {
+        // The connection is closed (or the process is gone): the child is
+        // exiting, or must.
+        let status = exited.or_else(|| {
             let mut process = lock(&self.process);
             match wait_until(&mut process, Instant::now() + grace) {
                 Some(status) => Some(status),
@@ -408,7 +420,7 @@ impl ChildProcess {
                     process.wait().ok()
                 }
             }
-        };
+        });
         let exit = status.map_or(ProcessExit::Killed, |status| {
             ProcessExit::from_status(status, self.killed.load(Ordering::Acquire))
         });
@@ -426,11 +438,11 @@ impl ChildProcess {
                 std::mem::take(&mut state.waiters),
             )
         };
-        for listener in listeners {
-            listener.fire();
-        }
         for waiter in waiters {
             waiter.send(exit);
+        }
+        for listener in listeners {
+            listener();
         }
     }
 
@@ -466,17 +478,17 @@ impl<P> ProcessIsolate<P> {
     /// of the child process and its connection. A child that has ended
     /// sends nothing.
     pub fn ping<T: Sendable>(&self, port: SendPort<T>, response: T) {
-        self.child.peer.ping(Listener::new(port, response));
+        self.child.peer.ping(notice(port, response));
     }
 
     /// Sends `response` to `port` when the child ends, however it ends. A
     /// listener added after the end is told at once.
     pub fn add_on_exit_listener<T: Sendable>(&self, port: SendPort<T>, response: T) {
-        let listener = Listener::new(port, response);
+        let listener = notice(port, response);
         let mut state = lock(&self.child.exit);
         if state.status.is_some() {
             drop(state);
-            listener.fire();
+            listener();
         } else {
             state.listeners.push(listener);
         }

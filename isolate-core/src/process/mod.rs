@@ -51,7 +51,8 @@
 //! message for an isolate with a full bounded mailbox waits, in order, in a
 //! backlog in the receiving process (fed by a thread of its own while it
 //! lasts), so that one busy isolate never holds up the connection's other
-//! ports, replies and pings. A producer that must not outrun its consumer
+//! ports, replies and pings. Messages received before the connection ends
+//! are still delivered. A producer that must not outrun its consumer
 //! should ask rather than tell.
 //!
 //! Unix only: the transport is a Unix domain socket.

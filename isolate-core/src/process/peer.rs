@@ -19,13 +19,12 @@ use std::marker::PhantomData;
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::frame::{self, Frame, FrameError, FrameReader, Ids};
-use crate::control::Listener;
 use crate::error::{RemoteError, RemoteErrorKind, SendError, TrySendError};
 use crate::port::{Inbox, SendPort};
 use crate::reply::{RemoteReply, ReplySender, Route};
@@ -73,7 +72,11 @@ pub(crate) struct Peer {
     /// In a parent: the handle and the proxies into the child that are
     /// alive. At zero the child is asked to end.
     users: AtomicUsize,
-    pings: Mutex<HashMap<u64, Listener>>,
+    pings: Mutex<HashMap<u64, Notice>>,
+    /// The backlog of each exported port, by receiver (`SendPort::id`):
+    /// shared by every export of one port, so that messages through two
+    /// proxies of it keep their order. Weak: the exports own them.
+    backlogs: Mutex<HashMap<usize, Weak<dyn Any + Send + Sync>>>,
     errors: Mutex<Vec<SendPort<RemoteError>>>,
     events: flume::Sender<Event>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -104,6 +107,7 @@ impl Peer {
             imports: Mutex::default(),
             users: AtomicUsize::new(0),
             pings: Mutex::default(),
+            backlogs: Mutex::default(),
             errors: Mutex::default(),
             events,
             writer: Mutex::default(),
@@ -189,12 +193,12 @@ impl Peer {
             eprintln!("isolate-core: {error}");
         }
         for listener in listeners {
-            let _ = listener.send(error.clone());
+            send_soon(&listener, error.clone());
         }
     }
 
     /// Sends a ping whose pong fires `listener`.
-    pub(crate) fn ping(&self, listener: Listener) {
+    pub(crate) fn ping(&self, listener: Notice) {
         let id = self.fresh_id();
         lock(&self.pings).insert(id, listener);
         if !self.send_frame(&Frame::Ping(id)) {
@@ -340,13 +344,32 @@ impl Peer {
         }
         let id = self.export(Arc::new(ExportedPort {
             port: port.clone(),
-            backlog: Arc::default(),
+            backlog: self.backlog_of(port),
         }));
         WirePort {
             id,
             home: false,
             type_hash,
         }
+    }
+
+    /// The backlog shared by every export of `port`.
+    fn backlog_of<T: Send + 'static>(&self, port: &SendPort<T>) -> Arc<Mutex<Backlog<T>>> {
+        let mut backlogs = lock(&self.backlogs);
+        if let Some(shared) = backlogs.get(&port.id()).and_then(Weak::upgrade)
+            && let Ok(backlog) = shared.downcast::<Mutex<Backlog<T>>>()
+        {
+            return backlog;
+        }
+        let backlog: Arc<Mutex<Backlog<T>>> = Arc::default();
+        let erased: Arc<dyn Any + Send + Sync> = backlog.clone();
+        backlogs.insert(port.id(), Arc::downgrade(&erased));
+        // Forgets the ports no export holds any more, at doubling sizes:
+        // amortized O(1) per export.
+        if backlogs.len() >= 64 && backlogs.len().is_power_of_two() {
+            backlogs.retain(|_, backlog| backlog.strong_count() > 0);
+        }
+        backlog
     }
 
     pub(crate) fn export_reply<T>(&self, route: Route<T>) -> WirePort
@@ -440,6 +463,12 @@ impl Peer {
                     ));
                     return true;
                 };
+                if entry.is_closed() {
+                    // Quietly, without decoding: the port has closed, and
+                    // the other side has been told.
+                    self.release(exports);
+                    return true;
+                }
                 match entry.deliver(self, port, body) {
                     Ok(Delivered::Kept) => {}
                     Ok(Delivered::Done) => {
@@ -475,7 +504,7 @@ impl Peer {
             Frame::Pong(id) => {
                 let listener = lock(&self.pings).remove(&id);
                 if let Some(listener) = listener {
-                    listener.fire();
+                    listener();
                 }
             }
             Frame::Error { code, text } => {
@@ -507,6 +536,30 @@ impl Peer {
             RemoteErrorKind::Undeliverable,
             format!("protocol error from the other process: {what}"),
         ));
+    }
+}
+
+/// A response to send when something happens (a pong, an exit).
+pub(crate) type Notice = Box<dyn FnOnce() + Send>;
+
+/// A notice that sends `response` to `port` with [`send_soon`].
+pub(crate) fn notice<T: Send + 'static>(port: SendPort<T>, response: T) -> Notice {
+    Box::new(move || send_soon(&port, response))
+}
+
+/// Sends without ever blocking the calling thread (a connection's reader,
+/// a reaper): a message for a full bounded mailbox goes from a short-lived
+/// thread of its own instead.
+pub(crate) fn send_soon<T: Send + 'static>(port: &SendPort<T>, message: T) {
+    if let Err(TrySendError::Full(message)) = port.try_send(message) {
+        let port = port.clone();
+        // With no thread to spare, the message is dropped, as if the port
+        // were closed.
+        let _ = std::thread::Builder::new()
+            .name("isolate-process-notify".into())
+            .spawn(move || {
+                let _ = port.send(message);
+            });
     }
 }
 
@@ -669,6 +722,10 @@ enum Undelivered {
 trait Export: Send + Sync {
     fn deliver(&self, peer: &Arc<Peer>, id: u64, body: &[u8]) -> Result<Delivered, Undelivered>;
     fn as_any(&self) -> &dyn Any;
+    /// Whether the export's receiver is gone.
+    fn is_closed(&self) -> bool {
+        false
+    }
 }
 
 struct ExportedPort<T: Send + 'static> {
@@ -700,6 +757,10 @@ impl<T> Default for Backlog<T> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
+    fn is_closed(&self) -> bool {
+        lock(&self.backlog).closed
+    }
+
     fn deliver(&self, peer: &Arc<Peer>, id: u64, body: &[u8]) -> Result<Delivered, Undelivered> {
         let message = peer.decode::<T>(body).map_err(Undelivered::Decode)?;
         {
