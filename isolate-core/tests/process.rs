@@ -97,6 +97,12 @@ impl Calc {
         std::process::exit(code);
     }
 
+    /// A crash: the process ends by a signal (SIGABRT).
+    #[message]
+    fn abort(&self) {
+        std::process::abort();
+    }
+
     /// Never answers.
     #[message]
     async fn hang(&self, started: SendPort<()>) -> u64 {
@@ -862,4 +868,20 @@ fn messages_through_two_proxies_of_one_port_keep_their_order() {
         recorder.seen().wait_timeout(PATIENCE),
         Ok((1..=8).collect())
     );
+}
+
+#[test]
+fn a_child_that_crashes_is_an_exit_event_with_its_signal() {
+    let group = IsolateGroup::new();
+    let (child, _) = calc(&group);
+    let mut errors = errors_of(&child);
+    child.port().abort().unwrap();
+    assert_eq!(
+        child.exited().wait_timeout(PATIENCE),
+        Ok(ProcessExit::Signal(6))
+    );
+    let error = errors.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(error.kind(), RemoteErrorKind::Exited);
+    assert!(error.message().contains("signal 6 (SIGABRT)"), "{error}");
+    assert!(gone(child.pid()));
 }
