@@ -1,0 +1,188 @@
+//! Counts the words in every text file under a directory, with one isolate
+//! per batch of files, a stop-word list that every isolate reads in place
+//! (`Shared`: one allocation, no copy), and a counter isolate that merges
+//! the batches' counts. Then does the same on one thread, to compare.
+//!
+//! ```text
+//! cargo run --release --example wordfreq                 # this repository
+//! cargo run --release --example wordfreq -- ~/src/linux  # any directory
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use isolate_core::prelude::*;
+
+/// Files per isolate.
+const BATCH: usize = 8;
+
+/// Words too common to count.
+const STOP_WORDS: &[&str] = &[
+    "the", "a", "an", "and", "or", "of", "to", "in", "is", "it", "that", "for", "on", "with", "as",
+    "be", "by", "this", "at", "are", "not", "from", "its", "if", "can", "when", "one", "so", "no",
+];
+
+/// Merges the batches' counts: its map is private, so it needs no lock.
+#[isolate]
+#[derive(Default)]
+struct Counter {
+    counts: HashMap<String, u64>,
+}
+
+#[isolate]
+impl Counter {
+    #[message]
+    fn merge(&mut self, counts: HashMap<String, u64>) {
+        for (word, n) in counts {
+            *self.counts.entry(word).or_default() += n;
+        }
+    }
+
+    /// The `n` most frequent words, and the number of words counted.
+    #[message]
+    fn top(&self, n: usize) -> (Vec<(String, u64)>, u64) {
+        (top(&self.counts, n), self.counts.values().sum())
+    }
+}
+
+/// What each batch isolate is given.
+type Batch = (
+    Vec<PathBuf>,
+    Shared<HashSet<String>>,
+    CounterPort,
+    SendPort<usize>,
+);
+
+/// One batch: count its files' words, hand the counts to the counter, say
+/// how many files were done.
+fn count_batch((files, stop_words, counter, done): Batch) -> std::future::Ready<()> {
+    let counts = count_files(&files, &stop_words);
+    counter
+        .merge(counts)
+        .expect("the counter outlives the batches");
+    let _ = done.send(files.len());
+    std::future::ready(())
+}
+
+fn count_files(files: &[PathBuf], stop_words: &HashSet<String>) -> HashMap<String, u64> {
+    let mut counts = HashMap::new();
+    for file in files {
+        // A file that is not UTF-8 text is skipped.
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for word in text
+            .split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .map(|word| word.trim_matches('\'').to_lowercase())
+            .filter(|word| word.len() > 1 && !word.chars().all(|c| c.is_ascii_digit()))
+        {
+            if !stop_words.contains(&word) {
+                *counts.entry(word).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+fn top(counts: &HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
+    let mut top: Vec<_> = counts.iter().map(|(word, n)| (word.clone(), *n)).collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(n);
+    top
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = std::env::args().nth(1).map_or_else(
+        // This repository's own sources and docs.
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+        PathBuf::from,
+    );
+    let root = root.canonicalize().unwrap_or(root);
+    let mut files = Vec::new();
+    collect(&root, &mut files)?;
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no text files under {}", root.display()).into());
+    }
+    // Read every file once untimed, so that both runs find them in the
+    // page cache and the comparison is of counting, not of the disk.
+    for file in &files {
+        let _ = std::fs::read(file);
+    }
+    let stop_words: Shared<HashSet<String>> =
+        Shared::new(STOP_WORDS.iter().map(|word| word.to_string()).collect());
+
+    let group = IsolateGroup::new();
+    let start = Instant::now();
+    let counter = group.spawn(Counter::default());
+    let mut done = ReceivePort::new();
+    for batch in files.chunks(BATCH) {
+        let job = (
+            batch.to_vec(),
+            stop_words.clone(),
+            counter.clone(),
+            done.send_port(),
+        );
+        group.spawn_fn(count_batch, job);
+    }
+    let progress = ProgressBar::new(files.len() as u64)
+        .with_style(ProgressStyle::with_template("{bar:40} {pos}/{len} files")?);
+    let mut counted = 0;
+    while counted < files.len() {
+        let n = done.recv()?;
+        counted += n;
+        progress.inc(n as u64);
+    }
+    progress.finish_and_clear();
+    let (top_words, total) = counter.top(10).wait()?;
+    let isolates = start.elapsed();
+
+    let start = Instant::now();
+    let alone = count_files(&files, &stop_words);
+    let one_thread = start.elapsed();
+    assert_eq!(top(&alone, 10), top_words, "both counts agree");
+
+    println!(
+        "wordfreq: {} files under {}, {} words counted ({} stop words skipped)",
+        files.len(),
+        root.display(),
+        total,
+        stop_words.len()
+    );
+    println!(
+        "  {} batch isolates on {} workers: {:.1} ms; one thread: {:.1} ms",
+        files.len().div_ceil(BATCH),
+        group.workers(),
+        isolates.as_secs_f64() * 1e3,
+        one_thread.as_secs_f64() * 1e3
+    );
+    println!("  top words:");
+    for (word, n) in &top_words {
+        println!("    {n:>7}  {word}");
+    }
+    Ok(())
+}
+
+/// The text files under `dir`, skipping build output and hidden folders.
+fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("");
+        if path.is_dir() {
+            if !name.starts_with('.') && name != "target" {
+                collect(&path, files)?;
+            }
+        } else if ["rs", "md", "toml", "txt"]
+            .iter()
+            .any(|ext| path.extension().is_some_and(|e| e == *ext))
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
