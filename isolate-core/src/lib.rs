@@ -181,6 +181,34 @@ pub struct ReadmeDoctests;
 /// the book cannot drift from the code.
 #[cfg(doctest)]
 pub mod guide {
+    /// Getting started.
+    #[doc = include_str!("../../docs/src/getting-started.md")]
+    pub struct GettingStarted;
+
+    /// Isolates and groups.
+    #[doc = include_str!("../../docs/src/isolates-and-groups.md")]
+    pub struct IsolatesAndGroups;
+
+    /// Ports and replies.
+    #[doc = include_str!("../../docs/src/ports-and-replies.md")]
+    pub struct PortsAndReplies;
+
+    /// The macros.
+    #[doc = include_str!("../../docs/src/macros.md")]
+    pub struct Macros;
+
+    /// What may cross an isolate, and why.
+    #[doc = include_str!("../../docs/src/crossing.md")]
+    pub struct Crossing;
+
+    /// `Shared` and immutability.
+    #[doc = include_str!("../../docs/src/shared.md")]
+    pub struct SharedChapter;
+
+    /// `run` and offloading.
+    #[doc = include_str!("../../docs/src/offloading.md")]
+    pub struct Offloading;
+
     /// Lifecycle, control and supervision.
     #[doc = include_str!("../../docs/src/lifecycle.md")]
     pub struct Lifecycle;
@@ -189,6 +217,18 @@ pub mod guide {
     #[cfg(all(unix, feature = "process"))]
     #[doc = include_str!("../../docs/src/processes.md")]
     pub struct Processes;
+
+    /// Performance.
+    #[doc = include_str!("../../docs/src/performance.md")]
+    pub struct Performance;
+
+    /// Coming from Dart.
+    #[doc = include_str!("../../docs/src/coming-from-dart.md")]
+    pub struct ComingFromDart;
+
+    /// Coming from kameo, actix or ractor.
+    #[doc = include_str!("../../docs/src/coming-from-actors.md")]
+    pub struct ComingFromActors;
 }
 
 /// Support for the macros' expansions. Not part of the API.
