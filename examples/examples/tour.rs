@@ -47,6 +47,13 @@ impl WordCounter {
         top
     }
 
+    /// A handler that fails: a panic ends this isolate (errors are fatal),
+    /// or, under a supervisor, restarts it.
+    #[message]
+    fn crash(&mut self) {
+        panic!("asked to crash");
+    }
+
     /// An async handler: awaited inside the isolate, which takes no other
     /// message meanwhile. Here it asks another isolate for a total.
     #[message]
@@ -188,12 +195,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         exits.recv()?
     );
 
+    // -- Beyond Dart: a supervisor restarts a failed isolate in place --------
+    let supervisor = isolate_core::Supervisor::builder(&group)
+        .strategy(isolate_core::Strategy::OneForOne)
+        .build();
+    let supervised = supervisor.spawn(WordCounter::default);
+    supervised.count(Shared::from("lost in the crash"), stop_words.clone())?;
+    supervised.crash()?; // panics; the supervisor rebuilds it from its factory
+    supervised.count(Shared::from("after the restart"), stop_words.clone())?;
+    let words = supervised.top(10).wait()?.len();
+    println!(
+        "9. a supervised isolate crashed and restarted {} time, same port: it now knows {words} words",
+        supervisor.restarts()
+    );
+    drop((supervisor, supervised)); // the supervisor holds a handle to the group
+
     // -- A dead isolate fails its asks at once, never hangs them --------------
     let doomed = group.spawn(WordCounter::default());
     doomed.count(Shared::from("x"), Shared::new(Vec::new()))?;
     drop(group); // stops every isolate in the group and joins its threads
     let after = doomed.top(1).wait();
-    println!("9. after the group is dropped, an ask fails at once: {after:?}");
+    println!("10. after the group is dropped, an ask fails at once: {after:?}");
 
     // -- What the compiler refuses ------------------------------------------
     // Shared mutable state cannot cross an isolate. Uncomment to see:
@@ -205,7 +227,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     //   = note: only data without `Cell`, `RefCell`, locks, atomics, `Rc` or raw
     //           pointers can be shared between isolates; send an owned copy
     //           instead, or keep the state in one isolate and send a `SendPort` to it
-    println!("10. and `Arc<Mutex<_>>`, `Rc`, `RefCell`, atomics, borrows: refused at compile time");
+    println!("11. and `Arc<Mutex<_>>`, `Rc`, `RefCell`, atomics, borrows: refused at compile time");
     Ok(())
 }
 

@@ -5,7 +5,7 @@ mod common;
 #[test]
 fn the_tour_runs_and_reports_every_step() {
     let stdout = common::run_example("tour", &[]);
-    for step in 1..=10 {
+    for step in 1..=11 {
         assert!(
             stdout.contains(&format!("{step}. ")),
             "step {step} missing:\n{stdout}"
@@ -19,4 +19,5 @@ fn the_tour_runs_and_reports_every_step() {
     assert!(stdout.contains("5133 primes"));
     assert!(stdout.contains("10000 answered"));
     assert!(stdout.contains("Err(Dropped)"));
+    assert!(stdout.contains("crashed and restarted 1 time, same port: it now knows 2 words"));
 }
