@@ -15,8 +15,9 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use isolate_core::prelude::*;
 
-/// Files per isolate.
-const BATCH: usize = 8;
+/// Batches per worker thread: enough to balance uneven files, few enough
+/// that merging the batches' counts stays cheap next to counting.
+const BATCHES_PER_WORKER: usize = 4;
 
 /// Words too common to count.
 const STOP_WORDS: &[&str] = &[
@@ -56,14 +57,16 @@ type Batch = (
 );
 
 /// One batch: count its files' words, hand the counts to the counter, say
-/// how many files were done.
-fn count_batch((files, stop_words, counter, done): Batch) -> std::future::Ready<()> {
+/// how many files were done. (An `async fn`, so that its body runs in the
+/// new isolate: `spawn_fn` calls the function to make the isolate's future,
+/// and a plain function returning a ready future would do the work right
+/// there, on the caller's thread.)
+async fn count_batch((files, stop_words, counter, done): Batch) {
     let counts = count_files(&files, &stop_words);
     counter
         .merge(counts)
         .expect("the counter outlives the batches");
     let _ = done.send(files.len());
-    std::future::ready(())
 }
 
 fn count_files(files: &[PathBuf], stop_words: &HashSet<String>) -> HashMap<String, u64> {
@@ -117,8 +120,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let group = IsolateGroup::new();
     let start = Instant::now();
     let counter = group.spawn(Counter::default());
+    let batch = files.len().div_ceil(group.workers() * BATCHES_PER_WORKER);
     let mut done = ReceivePort::new();
-    for batch in files.chunks(BATCH) {
+    for batch in files.chunks(batch) {
         let job = (
             batch.to_vec(),
             stop_words.clone(),
@@ -153,7 +157,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "  {} batch isolates on {} workers: {:.1} ms; one thread: {:.1} ms",
-        files.len().div_ceil(BATCH),
+        files.len().div_ceil(batch),
         group.workers(),
         isolates.as_secs_f64() * 1e3,
         one_thread.as_secs_f64() * 1e3

@@ -633,6 +633,11 @@ impl IsolateGroup {
     /// can answer, and have it make a [`ReceivePort`](crate::ReceivePort) of
     /// its own for further messages.
     ///
+    /// `entry(message)` is called here, on the caller's thread, to make the
+    /// isolate's future; the future runs in the isolate. With an `async fn`
+    /// that is all of its body. A plain `fn` that does its work and returns
+    /// a ready future would do that work on the caller's thread.
+    ///
     /// # Examples
     ///
     /// ```
