@@ -54,22 +54,25 @@ type Sending = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// assert_eq!(reply.wait(), Err(ReplyError::Dropped));
 /// ```
 pub struct ReplySender<T> {
-    /// Where the answer goes. Behind a lock only so that serializing a
-    /// request into another process (which sees `&self`) can take it; a
-    /// local ask locks it once, uncontended, to answer.
-    route: Mutex<Option<Route<T>>>,
+    /// The answer's way back. A `Cell` so that serializing a request into
+    /// another process (which sees only `&self`) can take it: the capability
+    /// moves into the connection. Two pointers wide, and answering takes no
+    /// lock; the price is that a `ReplySender` is `Send` but not `Sync`.
+    route: std::cell::Cell<Option<Route<T>>>,
 }
 
 /// Where an answer goes: to a [`Reply`] in this process, or through a
 /// connection to one in another.
 pub(crate) enum Route<T> {
     Local(oneshot::Sender<T>),
+    /// Boxed twice to stay one pointer wide: remote asks are rare, and the
+    /// size of every ask's message counts.
     #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
-    Remote(Box<dyn RemoteReply<T>>),
+    Remote(Box<Box<dyn RemoteReply<T>>>),
 }
 
 /// The far end of an ask made in another process.
-pub(crate) trait RemoteReply<T>: Send + Sync {
+pub(crate) trait RemoteReply<T>: Send {
     fn send(self: Box<Self>, value: T);
     fn is_closed(&self) -> bool;
 }
@@ -229,27 +232,24 @@ impl Wake for Unpark {
 impl<T> ReplySender<T> {
     pub(crate) fn with_route(route: Route<T>) -> Self {
         ReplySender {
-            route: Mutex::new(Some(route)),
+            route: std::cell::Cell::new(Some(route)),
         }
     }
 
     /// Takes the route out, leaving a sender that answers nobody.
     #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
     pub(crate) fn take_route(&self) -> Option<Route<T>> {
-        self.route
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+        self.route.take()
     }
 
     /// Answers the ask. If the asker has stopped waiting (dropped its
     /// [`Reply`]), the value is dropped: there is nobody to tell.
     pub fn send(self, value: T) {
-        match self.take_route() {
+        match self.route.take() {
             Some(Route::Local(sender)) => {
                 let _ = sender.send(value);
             }
-            Some(Route::Remote(remote)) => remote.send(value),
+            Some(Route::Remote(remote)) => (*remote).send(value),
             None => {}
         }
     }
@@ -258,11 +258,14 @@ impl<T> ReplySender<T> {
     /// Lets a handler skip work nobody wants. (For an ask from another
     /// process: whether the connection to it is gone.)
     pub fn is_closed(&self) -> bool {
-        match &*self.route.lock().unwrap_or_else(PoisonError::into_inner) {
+        let route = self.route.take();
+        let closed = match &route {
             Some(Route::Local(sender)) => sender.is_closed(),
             Some(Route::Remote(remote)) => remote.is_closed(),
             None => true,
-        }
+        };
+        self.route.set(route);
+        closed
     }
 }
 

@@ -940,7 +940,8 @@ impl<T: Serialize + Send + 'static> Inbox<T> for Import<T> {
     }
 }
 
-/// The far end of an ask from another process: a one-shot proxy.
+/// The far end of an ask from another process: a one-shot proxy, answered
+/// on the handler's own thread (no extra hop).
 struct ImportedReply<T: Send + 'static> {
     port: SendPort<T>,
 }
@@ -960,7 +961,7 @@ where
     T: Serialize + Send + 'static,
 {
     let port = peer.import_port::<T>(wire)?;
-    Ok(ReplySender::with_route(Route::Remote(Box::new(
+    Ok(ReplySender::with_route(Route::Remote(Box::new(Box::new(
         ImportedReply { port },
-    ))))
+    )))))
 }
