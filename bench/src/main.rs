@@ -1,95 +1,99 @@
 //! The benchmark matrix: every (workload, framework) pair, each in fresh
-//! processes, medians and raw figures. Run it with:
+//! processes, medians and every raw figure. Run it with:
 //!
 //! ```text
-//! cargo run --release --manifest-path bench/Cargo.toml            # 3 runs each
+//! cargo run --release --manifest-path bench/Cargo.toml                      # 3 runs each
 //! cargo run --release --manifest-path bench/Cargo.toml -- --runs 5
+//! cargo run --release --manifest-path bench/Cargo.toml -- --only ring,ask   # some workloads
+//! cargo run --release --manifest-path bench/Cargo.toml -- --chart docs/benchmarks.svg
 //! ```
 //!
-//! A child process is `isolate-bench --one <workload> <framework>`; it prints
-//! one line `figure <value> <unit>` after checking that its answer is right
-//! (a wrong answer exits non-zero and fails the run).
+//! A child process is `isolate-bench --one <workload> <framework>`; it
+//! prints one line `figure <value>` after checking that its answer is right
+//! (a wrong answer panics, exits non-zero and fails the run). The frameworks
+//! are the peers in `peers/`, one file each.
 
+mod chart;
 mod peers;
 mod process;
 
 use std::process::Command;
 
-/// (workload, frameworks, what the figure is, lower is better)
-const MATRIX: &[(&str, &[&str], &str)] = &[
+/// (workload, what its figure is). Lower is better everywhere.
+const MATRIX: &[(&str, &str)] = &[
     (
-        "spawn",
-        &["isolates", "tokio"],
-        "ns per spawn of 100,000 idle",
+        "calibration-spin",
+        "ns per round trip, two threads spinning on one atomic",
     ),
     (
-        "first-message",
-        &["isolates", "tokio"],
-        "ns per first ask answered, 100,000",
-    ),
-    (
-        "memory",
-        &["isolates", "tokio"],
-        "resident bytes per idle isolate/task, just spawned",
-    ),
-    (
-        "memory-after-message",
-        &["isolates", "tokio"],
-        "resident bytes per isolate/task after one message",
-    ),
-    (
-        "ping-pong",
-        &["isolates", "tokio"],
-        "ns per message, 2 isolates, 1,000,000 messages",
-    ),
-    ("skynet", &["isolates", "tokio"], "ms for 1,000,000 leaves"),
-    (
-        "offload",
-        &["isolates", "rayon", "tokio"],
-        "ms for 10,000 computations of ~40 µs",
+        "calibration-wake",
+        "ns per round trip, two threads parking and waking each other",
     ),
     (
         "socket-round-trip",
-        &["raw"],
-        "calibration: ns per 8-byte round trip over a Unix socket to a child",
+        "ns per 8-byte round trip over a Unix socket to a child process",
+    ),
+    ("spawn", "ns per spawn of 100,000 idle actors"),
+    ("first-message", "ns per first ask answered, 100,000 actors"),
+    ("memory", "resident bytes per idle actor, just spawned"),
+    (
+        "memory-after-message",
+        "resident bytes per actor after one message",
+    ),
+    ("ping-pong", "ns per message, 2 actors, 1,000,000 messages"),
+    ("ring", "ns per hop, 10,000 actors, a token 100 times round"),
+    (
+        "ring-100",
+        "ns per hop, 100 threads, a token 1,000 times round",
+    ),
+    ("skynet", "ms for 1,000,000 leaves"),
+    (
+        "fan-in",
+        "ns per message, 2 producers, 1 consumer, 1,000,000 messages",
+    ),
+    ("ask", "ns per ask from a plain thread, one at a time"),
+    ("offload", "ms for 10,000 computations of ~40 µs"),
+    (
+        "hop-64-bytes",
+        "ns per hop of a [u8; 64] between two isolates",
     ),
     (
-        "round-trip",
-        &["in-group", "process"],
-        "ns per ask of a u64 from a plain thread",
+        "hop-vec-64mib",
+        "ns per hop of a 64 MiB Vec<u8> (moved) between two isolates",
     ),
     (
-        "throughput",
-        &["in-group", "process"],
-        "ns per tell of a u64, 1,000,000 streamed",
+        "hop-shared-64mib",
+        "ns per hop of a Shared<Vec<u8>> of 64 MiB between two isolates",
     ),
     (
-        "round-trip-1mib",
-        &["in-group", "process"],
-        "µs per ask carrying a 1 MiB Vec<u8>",
+        "spawn-in-group",
+        "ns per isolate spawned into an existing group",
     ),
+    (
+        "new-group",
+        "ns per new group (threads started) with one isolate spawned",
+    ),
+    ("round-trip", "ns per ask of a u64 from a plain thread"),
+    ("throughput", "ns per tell of a u64, 1,000,000 streamed"),
+    ("round-trip-1mib", "µs per ask carrying a 1 MiB Vec<u8>"),
     (
         "round-trip-1mib-bytes",
-        &["in-group", "process"],
         "µs per ask carrying 1 MiB as serde_bytes",
     ),
 ];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--echo-socket") {
-        process::echo_socket();
-        return;
-    }
-    if args.get(1).map(String::as_str) == Some("--serve") {
-        process::serve();
-        return;
-    }
-    if args.get(1).map(String::as_str) == Some("--one") {
-        let (workload, framework) = (&args[2], &args[3]);
-        let figure = peers::run(workload, framework);
-        println!("figure {figure}");
-        return;
+    match args.get(1).map(String::as_str) {
+        Some("--echo-socket") => return process::echo_socket(),
+        Some("--serve") => return process::serve(),
+        Some("--one") => {
+            let (workload, framework) = (&args[2], &args[3]);
+            let figure = peers::find(framework).run(workload);
+            println!("figure {figure}");
+            return;
+        }
+        _ => {}
     }
     let runs: usize = match args.iter().position(|a| a == "--runs") {
         Some(i) => args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(3),
@@ -99,6 +103,11 @@ fn main() {
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1));
+    let chart_path: Option<&String> = args
+        .iter()
+        .position(|a| a == "--chart")
+        .and_then(|i| args.get(i + 1));
+    let mut bars = Vec::new();
     let me = std::env::current_exe().expect("own path");
     println!(
         "machine: {} cores; {} runs per figure, each in a fresh process",
@@ -108,12 +117,16 @@ fn main() {
     println!();
     println!("| workload | framework | median | raw figures | ratio to best |");
     println!("|---|---|---|---|---|");
-    for (workload, frameworks, unit) in MATRIX {
+    for (workload, unit) in MATRIX {
         if only.is_some_and(|o| !o.split(',').any(|w| w == *workload)) {
             continue;
         }
         let mut medians = Vec::new();
-        for framework in *frameworks {
+        for peer in peers::ALL
+            .iter()
+            .filter(|peer| peer.workloads().contains(workload))
+        {
+            let framework = peer.name();
             let mut figures: Vec<f64> = (0..runs)
                 .map(|_| {
                     let out = Command::new(&me)
@@ -139,7 +152,17 @@ fn main() {
             medians.push((framework, median, raw));
         }
         let best = medians.iter().map(|m| m.1).fold(f64::INFINITY, f64::min);
+        let compared = medians.len() > 1;
         for (framework, median, raw) in medians {
+            // Rows with one peer (calibration, isolates-only rows) compare
+            // nothing: they stay in the table, out of the chart.
+            if compared {
+                bars.push(chart::Bar {
+                    workload,
+                    framework,
+                    ratio: median / best,
+                });
+            }
             let raw: Vec<String> = raw.iter().map(|f| format!("{f:.1}")).collect();
             println!(
                 "| {workload} ({unit}) | {framework} | {median:.1} | {} | {:.2}× |",
@@ -147,6 +170,11 @@ fn main() {
                 median / best
             );
         }
+    }
+    if let Some(path) = chart_path {
+        chart::draw(path, &bars).expect("the chart is written");
+        println!();
+        println!("chart: {path}");
     }
 }
 

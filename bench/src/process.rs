@@ -6,6 +6,60 @@ use std::time::Instant;
 use isolate_core::prelude::*;
 use isolate_core::process;
 
+use crate::peers::Peer;
+
+/// The `Echo` isolate in the caller's group: the baseline for the
+/// cross-process rows.
+pub struct InGroup;
+
+/// The `Echo` isolate in a child process (`spawn_uri`).
+pub struct Process;
+
+const WORKLOADS: &[&str] = &[
+    "round-trip",
+    "throughput",
+    "round-trip-1mib",
+    "round-trip-1mib-bytes",
+];
+
+fn run(framework: &str, workload: &str) -> f64 {
+    match workload {
+        "round-trip" => round_trip(framework),
+        "throughput" => throughput(framework),
+        "round-trip-1mib" => megabyte(framework),
+        "round-trip-1mib-bytes" => megabyte_bytes(framework),
+        other => panic!("{framework} does not run {other}"),
+    }
+}
+
+impl Peer for InGroup {
+    fn name(&self) -> &'static str {
+        "in-group"
+    }
+
+    fn workloads(&self) -> &'static [&'static str] {
+        WORKLOADS
+    }
+
+    fn run(&self, workload: &str) -> f64 {
+        run("in-group", workload)
+    }
+}
+
+impl Peer for Process {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+
+    fn workloads(&self) -> &'static [&'static str] {
+        WORKLOADS
+    }
+
+    fn run(&self, workload: &str) -> f64 {
+        run("process", workload)
+    }
+}
+
 /// A byte buffer that serde encodes as one byte string (a copy), not as a
 /// sequence of a million `u8`s (a million calls): what to send between
 /// processes.
@@ -48,8 +102,7 @@ impl Echo {
 
 /// The child's `main`.
 pub fn serve() {
-    process::serve(|group: &IsolateGroup, (): ()| group.spawn(Echo { total: 0 }))
-        .expect("served");
+    process::serve(|group: &IsolateGroup, (): ()| group.spawn(Echo { total: 0 })).expect("served");
 }
 
 /// An `Echo` in this group, or in a child process; the handle keeps the
@@ -73,9 +126,13 @@ fn echo(framework: &str) -> (IsolateGroup, EchoPort, Option<ProcessIsolate<EchoP
 }
 
 /// ns per ask of a `u64`, one at a time, from a plain thread.
-pub fn round_trip(framework: &str) -> f64 {
+fn round_trip(framework: &str) -> f64 {
     let (_group, port, _child) = echo(framework);
-    let asks: u64 = if framework == "process" { 20_000 } else { 200_000 };
+    let asks: u64 = if framework == "process" {
+        20_000
+    } else {
+        200_000
+    };
     for n in 0..1_000 {
         assert_eq!(port.echo(n).wait(), Ok(n));
     }
@@ -87,7 +144,7 @@ pub fn round_trip(framework: &str) -> f64 {
 }
 
 /// ns per tell of a `u64`, streamed, until the last is handled.
-pub fn throughput(framework: &str) -> f64 {
+fn throughput(framework: &str) -> f64 {
     let (_group, port, _child) = echo(framework);
     let tells: u64 = 1_000_000;
     assert_eq!(port.total().wait(), Ok(0));
@@ -101,7 +158,7 @@ pub fn throughput(framework: &str) -> f64 {
 
 /// µs per ask carrying a 1 MiB `Vec<u8>` (moved within a group, copied
 /// between processes).
-pub fn megabyte(framework: &str) -> f64 {
+fn megabyte(framework: &str) -> f64 {
     let (_group, port, _child) = echo(framework);
     let asks = 200;
     let buffer = vec![7u8; 1 << 20];
@@ -114,7 +171,7 @@ pub fn megabyte(framework: &str) -> f64 {
 }
 
 /// As [`megabyte`], with the buffer in a `serde_bytes` wrapper.
-pub fn megabyte_bytes(framework: &str) -> f64 {
+fn megabyte_bytes(framework: &str) -> f64 {
     let (_group, port, _child) = echo(framework);
     let asks = 200;
     let buffer = Bytes(vec![7u8; 1 << 20]);
