@@ -57,10 +57,7 @@ type Batch = (
 );
 
 /// One batch: count its files' words, hand the counts to the counter, say
-/// how many files were done. (An `async fn`, so that its body runs in the
-/// new isolate: `spawn_fn` calls the function to make the isolate's future,
-/// and a plain function returning a ready future would do the work right
-/// there, on the caller's thread.)
+/// how many files were done.
 async fn count_batch((files, stop_words, counter, done): Batch) {
     let counts = count_files(&files, &stop_words);
     counter

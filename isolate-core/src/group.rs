@@ -633,10 +633,9 @@ impl IsolateGroup {
     /// can answer, and have it make a [`ReceivePort`](crate::ReceivePort) of
     /// its own for further messages.
     ///
-    /// `entry(message)` is called here, on the caller's thread, to make the
-    /// isolate's future; the future runs in the isolate. With an `async fn`
-    /// that is all of its body. A plain `fn` that does its work and returns
-    /// a ready future would do that work on the caller's thread.
+    /// `entry` is called in the new isolate, not on the caller's thread, so
+    /// even a plain `fn` that does its work before returning a ready future
+    /// runs where it should.
     ///
     /// # Examples
     ///
@@ -658,7 +657,7 @@ impl IsolateGroup {
         M: Sendable,
         F: Future<Output = ()> + Send + 'static,
     {
-        self.spawn_future(entry(message), SpawnOptions::default())
+        self.spawn_fn_with(entry, message, SpawnOptions::default())
     }
 
     /// [`spawn_fn`](Self::spawn_fn) with [`SpawnOptions`]: a name, starting
@@ -678,7 +677,8 @@ impl IsolateGroup {
         M: Sendable,
         F: Future<Output = ()> + Send + 'static,
     {
-        self.spawn_future(entry(message), options)
+        // Called inside the isolate: the caller only moves `message` in.
+        self.spawn_future(async move { entry(message).await }, options)
     }
 
     /// Spawns an isolate that runs `future`: the runtime's own way to start

@@ -13,7 +13,9 @@ use std::time::Duration;
 use common::PATIENCE;
 use isolate_core::prelude::*;
 use isolate_core::process::frame::{Frame, FrameReader, Hello, Ids, PROTOCOL_VERSION};
-use isolate_core::process::{self, ProcessExit, ProcessOptions, ServeError, SpawnUriError};
+use isolate_core::process::{
+    self, Mismatch, ProcessExit, ProcessOptions, ServeError, SpawnUriError,
+};
 use isolate_core::{RemoteErrorKind, SpawnOptions};
 use serde::{Deserialize, Serialize};
 
@@ -210,13 +212,19 @@ fn options() -> ProcessOptions {
     ProcessOptions::new().handshake_timeout(PATIENCE)
 }
 
-/// A `calc` child, and the greeting it sent.
-fn calc(group: &IsolateGroup) -> (ProcessIsolate<CalcPort>, String) {
-    let mut hello = ReceivePort::new();
+/// An initial message for a `calc` child, and the port its greeting comes to.
+fn init(start: u64) -> (ReceivePort<String>, Init) {
+    let hello = ReceivePort::new();
     let init = Init {
         hello: hello.send_port(),
-        start: 10,
+        start,
     };
+    (hello, init)
+}
+
+/// A `calc` child, and the greeting it sent.
+fn calc(group: &IsolateGroup) -> (ProcessIsolate<CalcPort>, String) {
+    let (mut hello, init) = init(10);
     let child = group
         .spawn_uri_with(command("calc"), init, &options())
         .unwrap();
@@ -616,11 +624,7 @@ fn a_program_that_does_not_serve_is_an_exit_error() {
 #[test]
 fn an_entry_that_panics_is_an_error_with_the_panic_message() {
     let group = IsolateGroup::new();
-    let hello = ReceivePort::new();
-    let init = Init {
-        hello: hello.send_port(),
-        start: 0,
-    };
+    let (_hello, init) = init(0);
     let error = group
         .spawn_uri_with::<Init, CalcPort>(command("entry_panics"), init, &options())
         .unwrap_err();
@@ -634,25 +638,17 @@ fn an_entry_that_panics_is_an_error_with_the_panic_message() {
 #[test]
 fn a_child_with_other_types_is_refused_at_the_handshake() {
     let group = IsolateGroup::new();
-    let hello = ReceivePort::new();
-    let init = Init {
-        hello: hello.send_port(),
-        start: 0,
-    };
+    let (_hello, init) = init(0);
     let error = group
         .spawn_uri_with::<Init, CalcPort>(command("wrong_type"), init, &options())
         .unwrap_err();
-    let SpawnUriError::TypeMismatch {
-        what,
-        expected,
-        found,
-    } = &error
-    else {
+    let SpawnUriError::Mismatch(Mismatch::Type { what, ours, theirs }) = &error else {
         panic!("{error:?}")
     };
     assert_eq!(*what, "initial message");
-    assert!(expected.ends_with("Init"), "{expected}");
-    assert_eq!(found, "u32");
+    assert!(ours.ends_with("Init"), "{ours}");
+    assert_eq!(theirs, "u32");
+    assert!(error.to_string().contains("`u32`"), "{error}");
 }
 
 #[test]
@@ -788,11 +784,7 @@ fn a_full_mailbox_in_the_parent_does_not_stall_the_connection() {
 #[test]
 fn a_message_too_large_for_the_connection_is_undeliverable_and_the_port_goes_on() {
     let group = IsolateGroup::new();
-    let mut hello = ReceivePort::new();
-    let init = Init {
-        hello: hello.send_port(),
-        start: 0,
-    };
+    let (mut hello, init) = init(0);
     let options = options().max_frame(64 << 10);
     let child: ProcessIsolate<CalcPort> = group
         .spawn_uri_with(command("calc"), init, &options)

@@ -98,3 +98,23 @@ fn a_panicking_entry_drops_its_ports_so_waiters_do_not_hang() {
         Err(isolate_core::RecvTimeoutError::Disconnected)
     );
 }
+
+/// Does its work before returning a ready future: the work must still run
+/// in the isolate.
+fn where_am_i(port: SendPort<Option<String>>) -> std::future::Ready<()> {
+    let _ = port.send(std::thread::current().name().map(str::to_owned));
+    std::future::ready(())
+}
+
+#[test]
+fn a_plain_fn_entry_runs_in_the_isolate_not_on_the_caller() {
+    let group = IsolateGroup::builder().name("where").build().unwrap();
+    let mut inbox = ReceivePort::new();
+    group.spawn_fn(where_am_i, inbox.send_port());
+    let name = inbox.recv_timeout(PATIENCE).unwrap();
+    assert!(
+        name.as_deref()
+            .is_some_and(|name| name.starts_with("where-")),
+        "ran on {name:?}"
+    );
+}

@@ -16,16 +16,7 @@ impl Peer for Actix {
     }
 
     fn workloads(&self) -> &'static [&'static str] {
-        &[
-            "spawn",
-            "first-message",
-            "memory",
-            "memory-after-message",
-            "ping-pong",
-            "ring",
-            "fan-in",
-            "ask",
-        ]
+        ACTOR_WORKLOADS
     }
 
     fn run(&self, workload: &str) -> f64 {

@@ -19,16 +19,7 @@ impl Peer for Kameo {
     }
 
     fn workloads(&self) -> &'static [&'static str] {
-        &[
-            "spawn",
-            "first-message",
-            "memory",
-            "memory-after-message",
-            "ping-pong",
-            "ring",
-            "fan-in",
-            "ask",
-        ]
+        ACTOR_WORKLOADS
     }
 
     fn run(&self, workload: &str) -> f64 {
@@ -40,10 +31,6 @@ impl Peer for Kameo {
             spawn_workload => spawn().figure(spawn_workload),
         }
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().build().unwrap()
 }
 
 /// Passes a ball to the next player until its hops run out.
@@ -82,7 +69,7 @@ impl Message<Ball> for Player {
 /// `players` actors in a ring, a ball passed `hops` times: ping-pong is a
 /// ring of two.
 fn passing(players: usize, hops: usize) -> f64 {
-    runtime().block_on(async {
+    tokio_runtime().block_on(async {
         let refs: Vec<ActorRef<Player>> = (0..players)
             .map(|_| {
                 Player::spawn_with_mailbox(
@@ -144,7 +131,7 @@ impl Message<Echo> for Sink {
 }
 
 fn fan_in() -> f64 {
-    runtime().block_on(async {
+    tokio_runtime().block_on(async {
         let sink = Sink::spawn_with_mailbox(Sink::default(), mailbox::unbounded());
         let start = Instant::now();
         let producers: Vec<_> = (0..2)
@@ -170,7 +157,7 @@ fn fan_in() -> f64 {
 
 /// Asks from a plain thread (kameo's `blocking_send`), one at a time.
 fn ask() -> f64 {
-    let rt = runtime();
+    let rt = tokio_runtime();
     let sink =
         rt.block_on(async { Sink::spawn_with_mailbox(Sink::default(), mailbox::unbounded()) });
     let start = Instant::now();
@@ -192,7 +179,7 @@ impl Message<Ping> for Idle {
 }
 
 fn spawn() -> Spawned {
-    let rt = runtime();
+    let rt = tokio_runtime();
     let _guard = rt.enter();
     let before = rss();
     let start = Instant::now();

@@ -45,6 +45,24 @@ pub fn find(name: &str) -> &'static dyn Peer {
         .unwrap_or_else(|| panic!("no peer {name}"))
 }
 
+/// The workloads every actor framework runs.
+pub const ACTOR_WORKLOADS: &[&str] = &[
+    "spawn",
+    "first-message",
+    "memory",
+    "memory-after-message",
+    "ping-pong",
+    "ring",
+    "fan-in",
+    "ask",
+];
+
+/// Tokio's multi-threaded runtime, one worker per core: what tokio, kameo
+/// and ractor run on.
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().build().unwrap()
+}
+
 pub const SPAWNS: usize = 100_000;
 pub const PING_PONG: u64 = 1_000_000;
 pub const RING: usize = 10_000;

@@ -16,16 +16,7 @@ impl Peer for Ractor {
     }
 
     fn workloads(&self) -> &'static [&'static str] {
-        &[
-            "spawn",
-            "first-message",
-            "memory",
-            "memory-after-message",
-            "ping-pong",
-            "ring",
-            "fan-in",
-            "ask",
-        ]
+        ACTOR_WORKLOADS
     }
 
     fn run(&self, workload: &str) -> f64 {
@@ -37,10 +28,6 @@ impl Peer for Ractor {
             spawn_workload => spawn().figure(spawn_workload),
         }
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().build().unwrap()
 }
 
 /// Passes a ball to the next player until its hops run out.
@@ -92,7 +79,7 @@ impl Actor for Player {
 /// `players` actors in a ring, a ball passed `hops` times: ping-pong is a
 /// ring of two.
 fn passing(players: usize, hops: usize) -> f64 {
-    runtime().block_on(async {
+    tokio_runtime().block_on(async {
         let mut refs = Vec::with_capacity(players);
         for _ in 0..players {
             let (actor, _) = Actor::spawn(None, Player, ()).await.unwrap();
@@ -162,7 +149,7 @@ impl Actor for Sink {
 }
 
 fn fan_in() -> f64 {
-    runtime().block_on(async {
+    tokio_runtime().block_on(async {
         let (sink, _) = Actor::spawn(None, Sink, ()).await.unwrap();
         let start = Instant::now();
         let producers: Vec<_> = (0..2)
@@ -188,7 +175,7 @@ fn fan_in() -> f64 {
 
 /// Asks from a plain thread, one at a time (`block_on` for each).
 fn ask() -> f64 {
-    let rt = runtime();
+    let rt = tokio_runtime();
     let (sink, _) = rt.block_on(Actor::spawn(None, Sink, ())).unwrap();
     let start = Instant::now();
     for n in 0..ASKS {
@@ -224,7 +211,7 @@ impl Actor for Idle {
 }
 
 fn spawn() -> Spawned {
-    let rt = runtime();
+    let rt = tokio_runtime();
     rt.block_on(async {
         let before = rss();
         let start = Instant::now();

@@ -42,12 +42,8 @@ impl Peer for Tokio {
 
 use tokio::sync::{mpsc, oneshot};
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().build().unwrap()
-}
-
 fn spawn() -> Spawned {
-    let rt = runtime();
+    let rt = tokio_runtime();
     let mut senders = Vec::with_capacity(SPAWNS);
     let before = rss();
     let start = Instant::now();
@@ -84,7 +80,7 @@ fn spawn() -> Spawned {
 }
 
 fn ping_pong() -> f64 {
-    let rt = runtime();
+    let rt = tokio_runtime();
     rt.block_on(async {
         let (a_tx, mut a_rx) = mpsc::unbounded_channel::<u64>();
         let (b_tx, mut b_rx) = mpsc::unbounded_channel::<u64>();
@@ -130,7 +126,7 @@ fn skynet_node(num: u64, size: u64) -> tokio::task::JoinHandle<u64> {
 }
 
 fn skynet() -> f64 {
-    let rt = runtime();
+    let rt = tokio_runtime();
     let start = Instant::now();
     let sum = rt.block_on(async { skynet_node(0, 1_000_000).await.unwrap() });
     let ms = start.elapsed().as_secs_f64() * 1e3;
@@ -140,7 +136,7 @@ fn skynet() -> f64 {
 
 fn offload() -> f64 {
     let expected = offload_expected();
-    let rt = runtime();
+    let rt = tokio_runtime();
     let start = Instant::now();
     let total = rt.block_on(async {
         let handles: Vec<_> = (0..OFFLOADS as u64)
@@ -159,7 +155,7 @@ fn offload() -> f64 {
 
 /// A ring of tasks, each forwarding to the next over an unbounded channel.
 fn ring() -> f64 {
-    let rt = runtime();
+    let rt = tokio_runtime();
     rt.block_on(async {
         let (done_tx, done_rx) = oneshot::channel::<u64>();
         let mut done_tx = Some(done_tx);
@@ -192,7 +188,7 @@ fn ring() -> f64 {
 
 /// Two producer tasks, one consumer task.
 fn fan_in() -> f64 {
-    let rt = runtime();
+    let rt = tokio_runtime();
     rt.block_on(async {
         let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
         let consumer = tokio::spawn(async move {
@@ -220,7 +216,7 @@ fn fan_in() -> f64 {
 
 /// Asks from a plain thread (the bench's main thread), one at a time.
 fn ask() -> f64 {
-    let rt = runtime();
+    let rt = tokio_runtime();
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, oneshot::Sender<u64>)>();
     rt.spawn(async move {
         while let Some((n, reply)) = rx.recv().await {

@@ -88,18 +88,8 @@ where
     drop(socket);
     let ours = Greeting::ours::<M, P>(options.max_frame);
     let theirs = starting.greet(&stream, &ours, deadline)?;
-    if theirs.version != ours.version {
-        return Err(starting.fail(SpawnUriError::VersionMismatch {
-            ours: ours.version,
-            theirs: theirs.version,
-        }));
-    }
-    if let Some((what, expected, found)) = ours.mismatch(&theirs) {
-        return Err(starting.fail(SpawnUriError::TypeMismatch {
-            what,
-            expected,
-            found,
-        }));
+    if let Err(mismatch) = ours.check(&theirs) {
+        return Err(starting.fail(SpawnUriError::Mismatch(mismatch)));
     }
 
     let (events, events_rx) = flume::unbounded();

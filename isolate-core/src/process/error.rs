@@ -44,24 +44,9 @@ pub enum SpawnUriError {
     },
     /// The child's greeting was not a valid frame.
     Protocol(FrameError),
-    /// The child speaks another version of the protocol: rebuild it with
-    /// the same isolate-core as the parent.
-    VersionMismatch {
-        /// This process's version.
-        ours: u16,
-        /// The child's version.
-        theirs: u16,
-    },
-    /// The child's `serve` takes or returns another type than the parent
-    /// expects: the two programs disagree about the messages.
-    TypeMismatch {
-        /// Which type: `"initial message"` or `"entry's result"`.
-        what: &'static str,
-        /// The type the parent uses.
-        expected: String,
-        /// The type the child uses.
-        found: String,
-    },
+    /// The child speaks another protocol version, or exchanges other types:
+    /// the two programs disagree, and nothing was sent.
+    Mismatch(Mismatch),
     /// The initial message could not be encoded.
     Encode(String),
     /// The child's result could not be decoded.
@@ -97,20 +82,9 @@ impl fmt::Display for SpawnUriError {
                  `ProcessOptions::handshake_timeout` for a slow start)"
             ),
             SpawnUriError::Protocol(error) => write!(f, "the child's greeting: {error}"),
-            SpawnUriError::VersionMismatch { ours, theirs } => write!(
-                f,
-                "the child speaks protocol version {theirs}, this process {ours}: build both \
-                 with the same isolate-core"
-            ),
-            SpawnUriError::TypeMismatch {
-                what,
-                expected,
-                found,
-            } => write!(
-                f,
-                "the child's {what} is `{found}`, but the parent expects `{expected}`: the \
-                 two programs must agree on the types they exchange"
-            ),
+            SpawnUriError::Mismatch(mismatch) => {
+                write!(f, "the child does not match this program: {mismatch}")
+            }
             SpawnUriError::Encode(error) => write!(f, "the initial message: {error}"),
             SpawnUriError::Decode(error) => write!(f, "the child's result: {error}"),
         }
@@ -122,6 +96,7 @@ impl std::error::Error for SpawnUriError {
         match self {
             SpawnUriError::Start { source, .. } | SpawnUriError::Io(source) => Some(source),
             SpawnUriError::Protocol(error) => Some(error),
+            SpawnUriError::Mismatch(mismatch) => Some(mismatch),
             _ => None,
         }
     }
@@ -138,22 +113,9 @@ pub enum ServeError {
     Io(io::Error),
     /// The parent's greeting was not a valid frame.
     Protocol(FrameError),
-    /// The parent speaks another version of the protocol.
-    VersionMismatch {
-        /// This process's version.
-        ours: u16,
-        /// The parent's version.
-        theirs: u16,
-    },
-    /// The parent sends or expects another type than this program.
-    TypeMismatch {
-        /// Which type: `"initial message"` or `"entry's result"`.
-        what: &'static str,
-        /// The type the parent uses.
-        expected: String,
-        /// The type this program uses.
-        found: String,
-    },
+    /// The parent speaks another protocol version, or exchanges other
+    /// types.
+    Mismatch(Mismatch),
     /// The initial message could not be decoded.
     Decode(String),
     /// The entry function's result could not be encoded.
@@ -174,20 +136,9 @@ impl fmt::Display for ServeError {
             ),
             ServeError::Io(error) => write!(f, "could not connect to the parent: {error}"),
             ServeError::Protocol(error) => write!(f, "the parent's greeting: {error}"),
-            ServeError::VersionMismatch { ours, theirs } => write!(
-                f,
-                "the parent speaks protocol version {theirs}, this process {ours}: build both \
-                 with the same isolate-core"
-            ),
-            ServeError::TypeMismatch {
-                what,
-                expected,
-                found,
-            } => write!(
-                f,
-                "the parent's {what} is `{expected}`, but this program's is `{found}`: the \
-                 two programs must agree on the types they exchange"
-            ),
+            ServeError::Mismatch(mismatch) => {
+                write!(f, "the parent does not match this program: {mismatch}")
+            }
             ServeError::Decode(error) => write!(f, "the initial message: {error}"),
             ServeError::Encode(error) => write!(f, "the entry's result: {error}"),
             ServeError::EntryPanicked(message) => {
@@ -203,7 +154,50 @@ impl std::error::Error for ServeError {
         match self {
             ServeError::Io(error) => Some(error),
             ServeError::Protocol(error) => Some(error),
+            ServeError::Mismatch(mismatch) => Some(mismatch),
             _ => None,
         }
     }
 }
+
+/// How two programs that meet at a process boundary disagree, found by the
+/// greeting before any message is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mismatch {
+    /// They speak different protocol versions.
+    Version {
+        /// This program's version.
+        ours: u16,
+        /// The other program's version.
+        theirs: u16,
+    },
+    /// They exchange different types.
+    Type {
+        /// Which type: `"initial message"` or `"entry's result"`.
+        what: &'static str,
+        /// The type as this program names it.
+        ours: String,
+        /// The type as the other program names it.
+        theirs: String,
+    },
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mismatch::Version { ours, theirs } => write!(
+                f,
+                "it speaks protocol version {theirs}, this program {ours}: build both with the \
+                 same isolate-core"
+            ),
+            Mismatch::Type { what, ours, theirs } => write!(
+                f,
+                "its {what} is `{theirs}`, this program's is `{ours}`: the two programs must \
+                 agree on the types they exchange"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Mismatch {}

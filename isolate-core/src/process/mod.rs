@@ -37,7 +37,7 @@
 //!
 //! At start, both sides check the protocol version and the names of the
 //! initial message's and the result's types, so two programs that disagree
-//! fail with [`SpawnUriError::TypeMismatch`] rather than garbage.
+//! fail with [`SpawnUriError::Mismatch`] rather than garbage.
 //!
 //! # Lifetime
 //!
@@ -104,7 +104,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 pub use child::ProcessIsolate;
-pub use error::{ServeError, SpawnUriError};
+pub use error::{Mismatch, ServeError, SpawnUriError};
 pub use serve::serve;
 
 pub(crate) use child::spawn;
@@ -280,23 +280,27 @@ impl Greeting {
         }
     }
 
-    /// The first difference between two greetings: `(what, ours, theirs)`.
-    fn mismatch(&self, theirs: &Greeting) -> Option<(&'static str, String, String)> {
-        if self.init_type != theirs.init_type {
-            return Some((
-                "initial message",
-                self.init_type.clone(),
-                theirs.init_type.clone(),
-            ));
+    /// The first way the other side's greeting disagrees with ours.
+    fn check(&self, theirs: &Greeting) -> Result<(), Mismatch> {
+        if self.version != theirs.version {
+            return Err(Mismatch::Version {
+                ours: self.version,
+                theirs: theirs.version,
+            });
         }
-        if self.port_type != theirs.port_type {
-            return Some((
-                "entry's result",
-                self.port_type.clone(),
-                theirs.port_type.clone(),
-            ));
+        for (what, ours, their) in [
+            ("initial message", &self.init_type, &theirs.init_type),
+            ("entry's result", &self.port_type, &theirs.port_type),
+        ] {
+            if ours != their {
+                return Err(Mismatch::Type {
+                    what,
+                    ours: ours.clone(),
+                    theirs: their.clone(),
+                });
+            }
         }
-        None
+        Ok(())
     }
 }
 

@@ -79,19 +79,7 @@ where
             .write_all(&ours.encode())
             .map_err(ServeError::Io)?;
     }
-    if theirs.version != ours.version {
-        return Err(ServeError::VersionMismatch {
-            ours: ours.version,
-            theirs: theirs.version,
-        });
-    }
-    if let Some((what, found, expected)) = ours.mismatch(&theirs) {
-        return Err(ServeError::TypeMismatch {
-            what,
-            expected,
-            found,
-        });
-    }
+    ours.check(&theirs).map_err(ServeError::Mismatch)?;
     stream.set_read_timeout(None).map_err(ServeError::Io)?;
 
     let (events, events_rx) = flume::unbounded();

@@ -20,12 +20,18 @@ const NO_CONNECTION: &str = "ports and reply senders can be serialized only insi
      sent to another process (through a port that `spawn_uri` or `serve` gave); to store or \
      print a message, leave its ports out";
 
+/// The connection the value being (de)serialized crosses, or the error
+/// that says this is not such a value.
+fn connection<E>(error: impl FnOnce(&'static str) -> E) -> Result<std::sync::Arc<peer::Peer>, E> {
+    peer::current().ok_or_else(|| error(NO_CONNECTION))
+}
+
 impl<T> Serialize for SendPort<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let peer = peer::current().ok_or_else(|| S::Error::custom(NO_CONNECTION))?;
+        let peer = connection(S::Error::custom)?;
         peer.export_port(self).serialize(serializer)
     }
 }
@@ -36,7 +42,7 @@ where
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = WirePort::deserialize(deserializer)?;
-        let peer = peer::current().ok_or_else(|| D::Error::custom(NO_CONNECTION))?;
+        let peer = connection(D::Error::custom)?;
         peer.import_port(wire).map_err(D::Error::custom)
     }
 }
@@ -48,7 +54,7 @@ where
     /// Moves the capability to answer into the connection: the sender left
     /// behind answers nobody (it is dropped with the message it was in).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let peer = peer::current().ok_or_else(|| S::Error::custom(NO_CONNECTION))?;
+        let peer = connection(S::Error::custom)?;
         let route = self
             .take_route()
             .ok_or_else(|| S::Error::custom("this ReplySender was already sent once"))?;
@@ -62,7 +68,7 @@ where
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = WirePort::deserialize(deserializer)?;
-        let peer = peer::current().ok_or_else(|| D::Error::custom(NO_CONNECTION))?;
+        let peer = connection(D::Error::custom)?;
         peer::import_reply(&peer, wire).map_err(D::Error::custom)
     }
 }

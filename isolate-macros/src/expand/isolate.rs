@@ -171,18 +171,7 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
         .iter()
         .map(|handler| port_method(&message, handler));
 
-    let checks = item.handlers.iter().flat_map(|handler| {
-        handler
-            .args
-            .iter()
-            .map(|arg| &arg.ty)
-            .chain(handler.output.as_ref())
-            .map(|ty| {
-                quote_spanned! {ty.span()=>
-                    ::isolate_core::__private::assert_sendable::<#ty>();
-                }
-            })
-    });
+    let checks = type_checks(item, &format_ident!("assert_sendable"));
 
     let marker_check = quote_spanned! {self_ty.span()=>
         ::isolate_core::__private::assert_isolate_struct::<#self_ty>();
@@ -242,21 +231,30 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
     }
 }
 
+/// `__private::<assert>::<T>()` for every argument and return type of every
+/// handler, each with the type's span, so that an error points at the type.
+fn type_checks(item: &IsolateImpl, assert: &Ident) -> Vec<TokenStream> {
+    item.handlers
+        .iter()
+        .flat_map(|handler| {
+            handler
+                .args
+                .iter()
+                .map(|arg| &arg.ty)
+                .chain(&handler.output)
+        })
+        .map(|ty| {
+            quote_spanned! {ty.span()=>
+                ::isolate_core::__private::#assert::<#ty>();
+            }
+        })
+        .collect()
+}
+
 /// For `#[isolate(remote)]`: a check per handler type, with its span, that
 /// it is serde (so an error points at the type), and the port's serde impls.
 fn remote_parts(item: &IsolateImpl, port: &Ident, name: &Ident) -> TokenStream {
-    let checks = item.handlers.iter().flat_map(|handler| {
-        handler
-            .args
-            .iter()
-            .map(|arg| &arg.ty)
-            .chain(handler.output.as_ref())
-            .map(|ty| {
-                quote_spanned! {ty.span()=>
-                    ::isolate_core::__private::assert_remote::<#ty>();
-                }
-            })
-    });
+    let checks = type_checks(item, &format_ident!("assert_remote"));
     quote! {
         ::isolate_core::__private::remote_port!(#port, #name);
 
