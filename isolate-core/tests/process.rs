@@ -212,6 +212,15 @@ fn options() -> ProcessOptions {
     ProcessOptions::new().handshake_timeout(PATIENCE)
 }
 
+/// A child that ignores every request to end, with 200 ms of grace.
+fn stubborn(group: &IsolateGroup) -> ProcessIsolate<()> {
+    let options = options().kill_grace(Duration::from_millis(200));
+    let never = ReceivePort::<u64>::new();
+    group
+        .spawn_uri_with(command("stubborn"), never.send_port(), &options)
+        .unwrap()
+}
+
 /// An initial message for a `calc` child, and the port its greeting comes to.
 fn init(start: u64) -> (ReceivePort<String>, Init) {
     let hello = ReceivePort::new();
@@ -469,14 +478,7 @@ fn a_graceful_kill_lets_the_child_end_cleanly() {
 #[test]
 fn a_graceful_kill_of_a_child_that_does_not_end_kills_it() {
     let group = IsolateGroup::new();
-    let options = options().kill_grace(Duration::from_millis(200));
-    let child: ProcessIsolate<()> = group
-        .spawn_uri_with(
-            command("stubborn"),
-            ReceivePort::<u64>::new().send_port(),
-            &options,
-        )
-        .unwrap();
+    let child = stubborn(&group);
     child.kill(Priority::BeforeNextEvent);
     assert_eq!(
         child.exited().wait_timeout(PATIENCE),
@@ -741,14 +743,7 @@ fn an_ask_whose_body_cannot_be_decoded_fails_and_is_reported() {
 #[test]
 fn letting_go_of_a_child_that_does_not_end_kills_it() {
     let group = IsolateGroup::new();
-    let options = options().kill_grace(Duration::from_millis(200));
-    let child: ProcessIsolate<()> = group
-        .spawn_uri_with(
-            command("stubborn"),
-            ReceivePort::<u64>::new().send_port(),
-            &options,
-        )
-        .unwrap();
+    let child = stubborn(&group);
     let pid = child.pid();
     let mut exits = ReceivePort::new();
     child.add_on_exit_listener(exits.send_port(), ());
