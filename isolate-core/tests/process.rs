@@ -323,6 +323,23 @@ fn child() {
             stream.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
             let _ = stream.read(&mut [0; 1]);
         }
+        "old_version" => {
+            // Greets as an isolate group of another protocol version.
+            let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
+            let stream = UnixStream::connect(path).unwrap();
+            let mut reader = FrameReader::new(&stream, 1 << 20);
+            let Some(Frame::Hello(hello)) = reader.next_frame().unwrap() else {
+                panic!("no greeting")
+            };
+            let mut out = Vec::new();
+            Frame::Hello(Hello {
+                version: PROTOCOL_VERSION + 1,
+                ..hello
+            })
+            .encode(&mut out);
+            (&stream).write_all(&out).unwrap();
+            let _ = reader.next_frame();
+        }
         "rogue" => rogue(false),
         "stubborn" => rogue(true),
         "orphaning_parent" => {
@@ -651,6 +668,23 @@ fn a_child_with_other_types_is_refused_at_the_handshake() {
     assert!(ours.ends_with("Init"), "{ours}");
     assert_eq!(theirs, "u32");
     assert!(error.to_string().contains("`u32`"), "{error}");
+}
+
+#[test]
+fn a_child_of_another_protocol_version_is_refused_at_the_handshake() {
+    let group = IsolateGroup::new();
+    let error = group
+        .spawn_uri_with::<(), ()>(command("old_version"), (), &options())
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SpawnUriError::Mismatch(Mismatch::Version { ours, theirs })
+                if theirs == ours + 1
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("protocol version"), "{error}");
 }
 
 #[test]
