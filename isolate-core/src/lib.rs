@@ -168,7 +168,7 @@ pub use isolate_macros::{isolate, message};
 #[cfg(isolate_loom)]
 #[doc(hidden)]
 pub mod __loom {
-    pub use crate::scheduler::mailbox::Mailbox;
+    pub use crate::scheduler::mailbox::{Mailbox, deliver};
     pub use crate::scheduler::state::{Finish, State};
 }
 

@@ -8,7 +8,7 @@
 //! ```
 #![cfg(isolate_loom)]
 
-use isolate_core::__loom::{Finish, Mailbox, State};
+use isolate_core::__loom::{Finish, Mailbox, State, deliver};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
@@ -39,8 +39,8 @@ fn a_message_sent_during_a_run_is_never_lost() {
         let sender = {
             let (state, mailbox) = (state.clone(), mailbox.clone());
             thread::spawn(move || {
-                mailbox.push(7).unwrap();
-                state.notify() // true: the sender must enqueue the isolate
+                // true: the sender must enqueue the isolate
+                deliver(&mailbox, &state, 7).unwrap()
             })
         };
         let mut handled = run_until_idle(&state, &mailbox);
@@ -53,6 +53,59 @@ fn a_message_sent_during_a_run_is_never_lost() {
             handled.extend(run_until_idle(&state, &mailbox));
         }
         assert_eq!(handled, [7], "the message is handled exactly once");
+    });
+}
+
+/// Only a push into an empty mailbox notifies. A push behind a message
+/// that a run is draining either lands before the run's last pop (which
+/// then takes it) or finds the mailbox empty and queues the isolate again.
+#[test]
+fn a_push_behind_another_message_needs_no_wake_up_of_its_own() {
+    loom::model(|| {
+        let state = Arc::new(State::new());
+        let mailbox = Arc::new(Mailbox::new(1));
+        assert!(
+            deliver(&mailbox, &state, 1).unwrap(),
+            "the first push queues"
+        );
+        assert!(state.start_run());
+
+        let sender = {
+            let (state, mailbox) = (state.clone(), mailbox.clone());
+            thread::spawn(move || deliver(&mailbox, &state, 2).unwrap())
+        };
+        let mut handled = run_until_idle(&state, &mailbox);
+        if sender.join().unwrap() {
+            assert!(state.start_run());
+            handled.extend(run_until_idle(&state, &mailbox));
+        }
+        assert_eq!(handled, [1, 2], "nothing is stranded, nothing is reordered");
+    });
+}
+
+/// Two senders racing into an idle isolate queue it exactly once.
+#[test]
+fn racing_senders_queue_an_idle_isolate_once() {
+    loom::model(|| {
+        let state = Arc::new(State::new());
+        let mailbox = Arc::new(Mailbox::new(2));
+        let senders: Vec<_> = [1u32, 2]
+            .into_iter()
+            .map(|message| {
+                let (state, mailbox) = (state.clone(), mailbox.clone());
+                thread::spawn(move || deliver(&mailbox, &state, message).unwrap())
+            })
+            .collect();
+        let queued = senders
+            .into_iter()
+            .map(|sender| sender.join().unwrap())
+            .filter(|&queued| queued)
+            .count();
+        assert_eq!(queued, 1);
+        assert!(state.start_run());
+        let mut handled = run_until_idle(&state, &mailbox);
+        handled.sort_unstable();
+        assert_eq!(handled, [1, 2]);
     });
 }
 

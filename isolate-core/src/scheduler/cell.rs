@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use super::mailbox::{Mailbox, Refused, RoomListener};
+use super::mailbox::{self, Mailbox, Refused, RoomListener};
 use super::owned::Key;
 use super::pool::Pool;
 use super::state::{Finish, Phase, State};
@@ -173,8 +173,7 @@ impl<I: Isolate> Cell<I> {
     /// Delivers a message. `Ok(true)` means the caller must schedule the
     /// isolate (see [`Cell::schedule`]).
     pub(crate) fn push(&self, message: I::Message) -> Result<bool, Refused<I::Message>> {
-        self.mailbox.push(message)?;
-        Ok(self.state.notify())
+        mailbox::deliver(&self.mailbox, &self.state, message)
     }
 
     /// Registers a sender to be woken when a bounded mailbox has room.
