@@ -52,7 +52,15 @@ const MATRIX: &[(&str, &str)] = &[
         "ns per message, 2 producers, 1 consumer, 1,000,000 messages",
     ),
     ("ask", "ns per ask from a plain thread, one at a time"),
+    (
+        "tells",
+        "ns per tell from a plain thread into a busy actor, 1,000,000 tells",
+    ),
     ("offload", "ms for 10,000 computations of ~40 µs"),
+    (
+        "offload-each",
+        "ms for 10,000 computations awaited one by one (run_with_async)",
+    ),
     (
         "hop-64-bytes",
         "ns per hop of a [u8; 64] between two isolates",

@@ -90,7 +90,7 @@
 //! | Dart | Rust |
 //! |---|---|
 //! | `Isolate.spawn(entry, msg)` | [`IsolateGroup::spawn_fn`] |
-//! | `Isolate.run(f)` | [`run`], [`run_with`], [`run_async`], [`run_with_async`] |
+//! | `Isolate.run(f)` | [`run`], [`run_with`], [`run_async`], [`run_with_async`]; many at once: [`run_many`] |
 //! | `Isolate.exit(port, msg)` | [`exit`] |
 //! | `ReceivePort` / `SendPort` | [`ReceivePort<T>`], [`SendPort<T>`] |
 //! | `TransferableTypedData` | an owned `Vec<u8>` (moves in O(1)), or [`Shared<[u8]>`](Shared) |
@@ -151,7 +151,7 @@ pub use isolate::{Handled, Isolate};
 pub use port::{ReceivePort, SendPort};
 pub use registry::{LookupError, Port, RegisterError};
 pub use reply::{Reply, ReplySender};
-pub use run::{RunFuture, exit, run, run_async, run_with, run_with_async};
+pub use run::{RunFuture, RunMany, exit, run, run_async, run_many, run_with, run_with_async};
 pub use sendable::{Immutable, Sendable};
 pub use shared::Shared;
 pub use supervisor::{Strategy, Supervisor, SupervisorBuilder};

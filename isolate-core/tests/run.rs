@@ -5,7 +5,7 @@ mod common;
 
 use common::PATIENCE;
 use isolate_core::prelude::*;
-use isolate_core::{RemoteErrorKind, run, run_async, run_with, run_with_async};
+use isolate_core::{RemoteErrorKind, run, run_async, run_many, run_with, run_with_async};
 
 #[test]
 fn run_returns_the_result_of_the_computation() {
@@ -92,4 +92,73 @@ fn many_runs_at_once_all_complete() {
         .collect();
     results.sort_unstable();
     assert_eq!(results, [0, 2, 4, 6, 8, 10, 12, 14]);
+}
+
+#[test]
+fn run_many_gives_every_result_in_input_order() {
+    let squares = run_many(0..100u64, |n| n * n).wait().unwrap();
+    assert_eq!(squares, (0..100u64).map(|n| n * n).collect::<Vec<_>>());
+}
+
+#[test]
+fn run_many_of_nothing_answers_at_once() {
+    assert_eq!(run_many(Vec::<u8>::new(), |n| n).wait(), Ok(Vec::new()));
+}
+
+#[test]
+fn run_many_reports_the_first_failure_in_input_order_after_every_computation_ran() {
+    // Items 3 and 7 panic; the error is item 3's whichever ends first.
+    let mut ran = ReceivePort::<u8>::new();
+    let port = ran.send_port();
+    let items: Vec<_> = (0..10u8).map(|n| (n, port.clone())).collect();
+    drop(port);
+    let error = run_many(items, |(n, ran)| {
+        ran.send(n).unwrap();
+        assert!(n != 3 && n != 7, "item {n} failed");
+        n
+    })
+    .wait()
+    .unwrap_err();
+    assert_eq!(error.kind(), RemoteErrorKind::Panicked);
+    assert_eq!(error.message(), "item 3 failed");
+    // Every port into `ran` went with its computation, so the drain ends.
+    let mut seen: Vec<u8> = std::iter::from_fn(|| ran.recv_timeout(PATIENCE).ok()).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..10).collect::<Vec<_>>(), "every computation ran");
+}
+
+#[test]
+fn run_many_counts_an_exit_as_a_computation_without_a_result() {
+    let error = run_many([false, true], |exits| {
+        if exits {
+            let sink = ReceivePort::<u8>::new();
+            let _ = isolate_core::exit(&sink.send_port(), 1);
+        }
+        0u8
+    })
+    .wait()
+    .unwrap_err();
+    assert_eq!(error.kind(), RemoteErrorKind::Stopped);
+}
+
+#[test]
+fn run_many_refuses_to_block_a_worker_and_can_be_awaited_there() {
+    type Answer = (
+        Result<Vec<u8>, isolate_core::RemoteError>,
+        Result<Vec<u8>, isolate_core::RemoteError>,
+    );
+    async fn offload(answer: SendPort<Answer>) {
+        let refused = run_many([1u8], |n| n).wait();
+        let awaited = run_many([1u8, 2], |n| n + 1).await;
+        answer.send((refused, awaited)).unwrap();
+    }
+    let group = common::group(1);
+    let mut inbox = ReceivePort::new();
+    group.spawn_fn(offload, inbox.send_port());
+    let (refused, awaited) = inbox.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(
+        refused.unwrap_err().kind(),
+        RemoteErrorKind::BlockingInIsolate
+    );
+    assert_eq!(awaited, Ok(vec![2, 3]));
 }

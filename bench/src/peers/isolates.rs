@@ -25,7 +25,9 @@ impl Peer for Isolates {
             "skynet",
             "fan-in",
             "ask",
+            "tells",
             "offload",
+            "offload-each",
             "hop-64-bytes",
             "hop-vec-64mib",
             "hop-shared-64mib",
@@ -46,7 +48,9 @@ impl Peer for Isolates {
             "skynet" => skynet(),
             "fan-in" => fan_in(),
             "ask" => ask(),
+            "tells" => tells(),
             "offload" => offload(),
+            "offload-each" => offload_each(),
             spawn_workload => spawn().figure(spawn_workload),
         }
     }
@@ -210,7 +214,25 @@ fn skynet() -> f64 {
     ms
 }
 
+/// `run_many`: every computation in its own isolate, the caller woken once.
 fn offload() -> f64 {
+    let expected = offload_expected();
+    // Warm the global group up, as rayon's pool is built before timing.
+    isolate_core::run(|| 0u8).unwrap();
+    let start = Instant::now();
+    let total = isolate_core::run_many(0..OFFLOADS as u64, job)
+        .wait()
+        .unwrap()
+        .into_iter()
+        .fold(0, u64::wrapping_add);
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(total, expected);
+    ms
+}
+
+/// Dart's shape: one `run` future per computation, awaited in order, so
+/// the waiting thread wakes once per result.
+fn offload_each() -> f64 {
     let expected = offload_expected();
     // Warm the global group up, as rayon's pool is built before timing.
     isolate_core::run(|| 0u8).unwrap();
@@ -325,6 +347,18 @@ fn fan_in() -> f64 {
     done.recv().unwrap();
     assert_eq!(sink.sum().wait(), Ok((fan_in_expected(), 2 * FAN_IN)));
     ns_per(start, 2 * FAN_IN)
+}
+
+/// Tells from a plain thread into the sink while it drains them.
+fn tells() -> f64 {
+    let group = IsolateGroup::new();
+    let sink = group.spawn(Sink::default());
+    let start = Instant::now();
+    for n in 0..TELLS {
+        sink.add(n).unwrap();
+    }
+    assert_eq!(sink.sum().wait(), Ok(((0..TELLS).sum(), TELLS)));
+    ns_per(start, TELLS)
 }
 
 /// Asks from a plain thread, one at a time.

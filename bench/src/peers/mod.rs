@@ -69,6 +69,8 @@ pub const RING: usize = 10_000;
 pub const RING_ROUNDS: usize = 100;
 pub const FAN_IN: u64 = 500_000;
 pub const ASKS: u64 = 20_000;
+/// Tells from one plain thread into a busy actor.
+pub const TELLS: u64 = 1_000_000;
 pub const OFFLOADS: usize = 10_000;
 
 /// What the spawn workload measures.

@@ -12,7 +12,7 @@ impl Peer for Threads {
     }
 
     fn workloads(&self) -> &'static [&'static str] {
-        &["ping-pong", "ring-100", "fan-in", "ask"]
+        &["ping-pong", "ring-100", "fan-in", "ask", "tells"]
     }
 
     fn run(&self, workload: &str) -> f64 {
@@ -22,6 +22,7 @@ impl Peer for Threads {
             // the comparison a thread can make.
             "ring-100" => passing(100, 100 * RING_ROUNDS * 10),
             "fan-in" => fan_in(),
+            "tells" => tells(),
             "ask" => ask(),
             other => panic!("threads+flume does not run {other}"),
         }
@@ -95,6 +96,28 @@ fn fan_in() -> f64 {
     }
     assert_eq!(consumer.join().unwrap(), (fan_in_expected(), 2 * FAN_IN));
     ns_per(start, 2 * FAN_IN)
+}
+
+/// Tells from this thread into a consumer thread.
+fn tells() -> f64 {
+    let (tx, rx) = flume::unbounded::<u64>();
+    let consumer = std::thread::spawn(move || {
+        let (mut sum, mut seen) = (0, 0);
+        while let Ok(n) = rx.recv() {
+            sum += n;
+            seen += 1;
+        }
+        (sum, seen)
+    });
+    let start = Instant::now();
+    for n in 0..TELLS {
+        tx.send(n).unwrap();
+    }
+    drop(tx);
+    let sum = consumer.join().unwrap();
+    let figure = ns_per(start, TELLS);
+    assert_eq!(sum, ((0..TELLS).sum(), TELLS));
+    figure
 }
 
 fn ask() -> f64 {

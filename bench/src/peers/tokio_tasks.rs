@@ -23,6 +23,7 @@ impl Peer for Tokio {
             "skynet",
             "fan-in",
             "ask",
+            "tells",
             "offload",
         ]
     }
@@ -34,6 +35,7 @@ impl Peer for Tokio {
             "skynet" => skynet(),
             "fan-in" => fan_in(),
             "ask" => ask(),
+            "tells" => tells(),
             "offload" => offload(),
             spawn_workload => spawn().figure(spawn_workload),
         }
@@ -215,6 +217,29 @@ fn fan_in() -> f64 {
 }
 
 /// Asks from a plain thread (the bench's main thread), one at a time.
+/// Tells from a plain thread into a task that sums them.
+fn tells() -> f64 {
+    let rt = tokio_runtime();
+    let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+    let consumer = rt.spawn(async move {
+        let (mut sum, mut seen) = (0, 0);
+        while let Some(n) = rx.recv().await {
+            sum += n;
+            seen += 1;
+        }
+        (sum, seen)
+    });
+    let start = Instant::now();
+    for n in 0..TELLS {
+        tx.send(n).unwrap();
+    }
+    drop(tx);
+    let sum = rt.block_on(consumer).unwrap();
+    let figure = ns_per(start, TELLS);
+    assert_eq!(sum, ((0..TELLS).sum(), TELLS));
+    figure
+}
+
 fn ask() -> f64 {
     let rt = tokio_runtime();
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, oneshot::Sender<u64>)>();
