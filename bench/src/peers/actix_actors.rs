@@ -23,6 +23,7 @@ impl Peer for Actix {
         match workload {
             "ping-pong" => passing(2, PING_PONG as usize),
             "ring" => passing(RING, RING * RING_ROUNDS),
+            "skynet" => skynet(),
             "fan-in" => fan_in(),
             "ask" => ask(),
             spawn_workload => spawn().figure(spawn_workload),
@@ -95,6 +96,95 @@ fn passing(players: usize, hops: usize) -> f64 {
         finished.await.unwrap();
         ns_per(start, hops as u64)
     })
+}
+
+/// A skynet node: a leaf tells its parent its number; an inner node spawns
+/// ten children when started, sums what they tell it, tells its parent the
+/// sum and stops.
+struct Skynet {
+    num: u64,
+    size: u64,
+    parent: Option<Parent>,
+    sum: u64,
+    pending: u8,
+}
+
+/// Whom a node answers: its parent node, or the caller for the root.
+enum Parent {
+    Node(Addr<Skynet>),
+    Caller(oneshot::Sender<u64>),
+}
+
+impl Parent {
+    fn answer(self, sum: u64) {
+        match self {
+            Parent::Node(node) => node.do_send(Partial(sum)),
+            Parent::Caller(caller) => caller.send(sum).unwrap(),
+        }
+    }
+}
+
+impl Skynet {
+    fn new(num: u64, size: u64, parent: Parent) -> Self {
+        Skynet {
+            num,
+            size,
+            parent: Some(parent),
+            sum: 0,
+            pending: 10,
+        }
+    }
+}
+
+/// A child's sum.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Partial(u64);
+
+impl Actor for Skynet {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.size == 1 {
+            if let Some(parent) = self.parent.take() {
+                parent.answer(self.num);
+            }
+            ctx.stop();
+            return;
+        }
+        let step = self.size / 10;
+        for i in 0..10 {
+            let parent = Parent::Node(ctx.address());
+            Skynet::new(self.num + i * step, step, parent).start();
+        }
+    }
+}
+
+impl Handler<Partial> for Skynet {
+    type Result = ();
+    fn handle(&mut self, Partial(n): Partial, ctx: &mut Context<Self>) {
+        self.sum += n;
+        self.pending -= 1;
+        if self.pending == 0 {
+            if let Some(parent) = self.parent.take() {
+                parent.answer(self.sum);
+            }
+            ctx.stop();
+        }
+    }
+}
+
+fn skynet() -> f64 {
+    let system = System::new();
+    let start = Instant::now();
+    let sum = system.block_on(async {
+        let (caller, answer) = oneshot::channel();
+        Skynet::new(0, 1_000_000, Parent::Caller(caller)).start();
+        answer.await.unwrap()
+    });
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(sum, skynet_expected());
+    ms
 }
 
 /// Sums what it is told; answers asks.

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use kameo::Actor;
 use kameo::actor::{ActorRef, Spawn};
+use kameo::error::Infallible;
 use kameo::mailbox;
 use kameo::message::{Context, Message};
 use tokio::sync::oneshot;
@@ -26,6 +27,7 @@ impl Peer for Kameo {
         match workload {
             "ping-pong" => passing(2, PING_PONG as usize),
             "ring" => passing(RING, RING * RING_ROUNDS),
+            "skynet" => skynet(),
             "fan-in" => fan_in(),
             "ask" => ask(),
             spawn_workload => spawn().figure(spawn_workload),
@@ -95,6 +97,93 @@ fn passing(players: usize, hops: usize) -> f64 {
         finished.await.unwrap();
         ns_per(start, hops as u64)
     })
+}
+
+/// A skynet node: a leaf tells its parent its number; an inner node spawns
+/// ten children on start, sums what they tell it, tells its parent the sum
+/// and stops.
+struct Skynet {
+    parent: Option<Parent>,
+    sum: u64,
+    pending: u8,
+}
+
+/// Whom a node answers: its parent node, or the caller for the root.
+enum Parent {
+    Node(ActorRef<Skynet>),
+    Caller(oneshot::Sender<u64>),
+}
+
+impl Parent {
+    async fn answer(self, sum: u64) {
+        match self {
+            Parent::Node(node) => node.tell(Partial(sum)).await.unwrap(),
+            Parent::Caller(caller) => caller.send(sum).unwrap(),
+        }
+    }
+}
+
+/// A child's sum.
+struct Partial(u64);
+
+impl Actor for Skynet {
+    /// (num, size, parent)
+    type Args = (u64, u64, Parent);
+    type Error = Infallible;
+
+    async fn on_start(
+        (num, size, parent): Self::Args,
+        me: ActorRef<Self>,
+    ) -> Result<Self, Infallible> {
+        if size == 1 {
+            parent.answer(num).await;
+            me.stop_gracefully().await.unwrap();
+            return Ok(Skynet {
+                parent: None,
+                sum: num,
+                pending: 0,
+            });
+        }
+        let step = size / 10;
+        for i in 0..10 {
+            Skynet::spawn_with_mailbox(
+                (num + i * step, step, Parent::Node(me.clone())),
+                mailbox::unbounded(),
+            );
+        }
+        Ok(Skynet {
+            parent: Some(parent),
+            sum: 0,
+            pending: 10,
+        })
+    }
+}
+
+impl Message<Partial> for Skynet {
+    type Reply = ();
+    async fn handle(&mut self, Partial(n): Partial, ctx: &mut Context<Self, ()>) {
+        self.sum += n;
+        self.pending -= 1;
+        if self.pending == 0 {
+            if let Some(parent) = self.parent.take() {
+                parent.answer(self.sum).await;
+            }
+            ctx.stop();
+        }
+    }
+}
+
+fn skynet() -> f64 {
+    let rt = tokio_runtime();
+    let start = Instant::now();
+    let sum = rt.block_on(async {
+        let (caller, answer) = oneshot::channel();
+        Skynet::spawn_with_mailbox((0, 1_000_000, Parent::Caller(caller)), mailbox::unbounded());
+        answer.await.unwrap()
+    });
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(sum, skynet_expected());
+    ms
 }
 
 /// Sums what it is told; answers asks.

@@ -53,6 +53,7 @@ pub const ACTOR_WORKLOADS: &[&str] = &[
     "memory-after-message",
     "ping-pong",
     "ring",
+    "skynet",
     "fan-in",
     "ask",
 ];

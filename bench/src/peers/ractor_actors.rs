@@ -23,6 +23,7 @@ impl Peer for Ractor {
         match workload {
             "ping-pong" => passing(2, PING_PONG as usize),
             "ring" => passing(RING, RING * RING_ROUNDS),
+            "skynet" => skynet(),
             "fan-in" => fan_in(),
             "ask" => ask(),
             spawn_workload => spawn().figure(spawn_workload),
@@ -102,6 +103,99 @@ fn passing(players: usize, hops: usize) -> f64 {
         }
         figure
     })
+}
+
+/// A skynet node: a leaf tells its parent its number; an inner node spawns
+/// ten children in `pre_start`, sums what they tell it (`u64` messages),
+/// tells its parent the sum and stops.
+struct Skynet;
+
+/// Whom a node answers: its parent node, or the caller for the root.
+enum Parent {
+    Node(ActorRef<u64>),
+    Caller(oneshot::Sender<u64>),
+}
+
+impl Parent {
+    fn answer(self, sum: u64) {
+        match self {
+            Parent::Node(node) => node.cast(sum).unwrap(),
+            Parent::Caller(caller) => caller.send(sum).unwrap(),
+        }
+    }
+}
+
+/// A node's state: whom to answer, the sum so far, the children
+/// still to answer.
+struct Pending {
+    parent: Option<Parent>,
+    sum: u64,
+    children: u8,
+}
+
+impl Actor for Skynet {
+    type Msg = u64;
+    type State = Pending;
+    /// (num, size, parent)
+    type Arguments = (u64, u64, Parent);
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<u64>,
+        (num, size, parent): (u64, u64, Parent),
+    ) -> Result<Pending, ActorProcessingErr> {
+        if size == 1 {
+            parent.answer(num);
+            myself.stop(None);
+            return Ok(Pending {
+                parent: None,
+                sum: num,
+                children: 0,
+            });
+        }
+        let step = size / 10;
+        for i in 0..10 {
+            let child = (num + i * step, step, Parent::Node(myself.clone()));
+            Actor::spawn(None, Skynet, child).await?;
+        }
+        Ok(Pending {
+            parent: Some(parent),
+            sum: 0,
+            children: 10,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<u64>,
+        partial: u64,
+        pending: &mut Pending,
+    ) -> Result<(), ActorProcessingErr> {
+        pending.sum += partial;
+        pending.children -= 1;
+        if pending.children == 0 {
+            if let Some(parent) = pending.parent.take() {
+                parent.answer(pending.sum);
+            }
+            myself.stop(None);
+        }
+        Ok(())
+    }
+}
+
+fn skynet() -> f64 {
+    let rt = tokio_runtime();
+    let start = Instant::now();
+    let sum = rt.block_on(async {
+        let (caller, answer) = oneshot::channel();
+        Actor::spawn(None, Skynet, (0, 1_000_000, Parent::Caller(caller)))
+            .await
+            .unwrap();
+        answer.await.unwrap()
+    });
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(sum, skynet_expected());
+    ms
 }
 
 /// Sums what it is told; answers asks.
