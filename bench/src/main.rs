@@ -41,6 +41,10 @@ const MATRIX: &[(&str, &str)] = &[
         "resident bytes per actor after one message",
     ),
     ("ping-pong", "ns per message, 2 actors, 1,000,000 messages"),
+    (
+        "ping-pong-pinned",
+        "ns per message, 2 pinned isolates on different workers",
+    ),
     ("ring", "ns per hop, 10,000 actors, a token 100 times round"),
     (
         "ring-100",

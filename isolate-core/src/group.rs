@@ -14,6 +14,7 @@ use crate::error::{BuildError, TrySendError};
 use crate::handle::IsolateHandle;
 use crate::introspect::{GroupStats, IsolateInfo, ShutdownReport};
 use crate::isolate::{Handled, Isolate};
+use crate::pinned::Pinned;
 use crate::port::SendPort;
 use crate::registry::{LookupError, Port, RegisterError};
 use crate::scheduler::cell::Cell;
@@ -616,6 +617,84 @@ impl IsolateGroup {
         options: SpawnOptions,
     ) -> (I::Port, IsolateHandle) {
         let cell = Cell::spawn(&self.owner.pool, isolate, 1, None, options, None);
+        let handle = IsolateHandle::new(cell.clone());
+        (I::Port::from(SendPort::from_inbox(cell)), handle)
+    }
+
+    /// Spawns a *pinned* isolate: `factory` builds its state on one of the
+    /// group's workers, and the isolate runs on that worker only, so its
+    /// state may hold `Rc`, `RefCell` and other values that are not `Send`
+    /// (as a Dart isolate's state is always private to its thread).
+    ///
+    /// Its port is an ordinary one: [`Sendable`], usable from any thread or
+    /// isolate, and the messages it carries are still checked. Async
+    /// handlers may hold `!Send` values across an `.await`: return
+    /// [`Handled::local`](crate::Handled::local) (`#[isolate(pinned)]` does
+    /// this for you).
+    ///
+    /// # What it costs
+    ///
+    /// Work stealing never takes a pinned isolate: when its home worker is
+    /// busy, it waits even if another worker is idle, and a message to it
+    /// always goes through its home's queue (a lock and, from another
+    /// thread, a wake-up) rather than the sender's LIFO slot. Homes are
+    /// handed out round-robin. Choose it when the state cannot be `Send`
+    /// (it wraps a `!Send` library, or shares `Rc`s internally); otherwise
+    /// [`spawn`](Self::spawn) is faster under load.
+    ///
+    /// When the group shuts down, each worker drops the state of its pinned
+    /// isolates itself, before its thread exits. If the group is dropped
+    /// while a worker is stuck in a handler past `shutdown_timeout`, the
+    /// state of that worker's pinned isolates is leaked rather than dropped
+    /// on another thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use isolate_core::prelude::*;
+    ///
+    /// #[isolate(pinned)]
+    /// struct Notes {
+    ///     // Shared inside the isolate, never across: `Rc` is fine here.
+    ///     lines: Rc<RefCell<Vec<String>>>,
+    /// }
+    ///
+    /// #[isolate(pinned)]
+    /// impl Notes {
+    ///     #[message]
+    ///     fn add(&mut self, line: String) -> usize {
+    ///         self.lines.borrow_mut().push(line);
+    ///         self.lines.borrow().len()
+    ///     }
+    /// }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let notes = group.spawn_pinned(|| Notes { lines: Rc::default() });
+    /// assert_eq!(notes.add("one".into()).wait(), Ok(1));
+    /// assert_eq!(notes.add("two".into()).wait(), Ok(2));
+    /// ```
+    pub fn spawn_pinned<I, F>(&self, factory: F) -> I::Port
+    where
+        I: Isolate,
+        F: FnOnce() -> I + Send + 'static,
+    {
+        self.spawn_pinned_with(factory, SpawnOptions::default()).0
+    }
+
+    /// [`spawn_pinned`](Self::spawn_pinned) with [`SpawnOptions`], returning
+    /// the isolate's handle too.
+    pub fn spawn_pinned_with<I, F>(
+        &self,
+        factory: F,
+        options: SpawnOptions,
+    ) -> (I::Port, IsolateHandle)
+    where
+        I: Isolate,
+        F: FnOnce() -> I + Send + 'static,
+    {
+        let cell = Cell::spawn_pinned(&self.owner.pool, Pinned::new(factory), options);
         let handle = IsolateHandle::new(cell.clone());
         (I::Port::from(SendPort::from_inbox(cell)), handle)
     }

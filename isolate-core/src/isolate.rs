@@ -18,6 +18,15 @@ use crate::sendable::Sendable;
 /// runtime polls that future to completion before it takes the next message,
 /// so an `async` handler still sees the state alone.
 ///
+/// The trait does not require `Send`: [`IsolateGroup::spawn`] does (through
+/// [`Sendable`]), because an ordinary isolate moves between the group's
+/// threads. An isolate whose state holds `Rc`, `RefCell` or other `!Send`
+/// values is spawned with [`IsolateGroup::spawn_pinned`] instead: its state
+/// is built on one worker thread and never leaves it.
+///
+/// [`IsolateGroup::spawn`]: crate::IsolateGroup::spawn
+/// [`IsolateGroup::spawn_pinned`]: crate::IsolateGroup::spawn_pinned
+///
 /// An isolate ends when every port to it is dropped and its mailbox is
 /// empty, when a handler panics (the panic is caught, the isolate's pending
 /// asks fail with an error, and the rest of the group goes on), or when its
@@ -73,7 +82,7 @@ use crate::sendable::Sendable;
     label = "`{Self}` does not implement `Isolate`",
     note = "write `#[isolate]` on `{Self}`'s struct and on an impl block whose handlers are marked `#[message]`, or implement `Isolate` by hand"
 )]
-pub trait Isolate: Send + Sized + 'static {
+pub trait Isolate: Sized + 'static {
     /// What the isolate receives.
     type Message: Sendable;
 
@@ -148,12 +157,25 @@ pub enum Handled<'a> {
     /// The message is handled once this future completes. It runs inside the
     /// isolate, which takes no other message until then.
     Async(Pin<Box<dyn Future<Output = ()> + Send + 'a>>),
+    /// As `Async`, for a future that is not `Send` (one that holds an `Rc`
+    /// of a pinned isolate's state across an `.await`). Only a pinned
+    /// isolate ([`IsolateGroup::spawn_pinned`](crate::IsolateGroup::spawn_pinned))
+    /// may return it, since only its runs never change threads. From any
+    /// other isolate the future is dropped unpolled, on the spot, and the
+    /// message fails as a handler panic would.
+    Local(Pin<Box<dyn Future<Output = ()> + 'a>>),
 }
 
 impl<'a> Handled<'a> {
     /// Wraps an `async` block or any future: `Handled::future(async move { ... })`.
     pub fn future(future: impl Future<Output = ()> + Send + 'a) -> Self {
         Handled::Async(Box::pin(future))
+    }
+
+    /// Wraps a future that need not be `Send`, for a pinned isolate's
+    /// handler: `Handled::local(async move { ... })`.
+    pub fn local(future: impl Future<Output = ()> + 'a) -> Self {
+        Handled::Local(Box::pin(future))
     }
 }
 
@@ -162,6 +184,7 @@ impl std::fmt::Debug for Handled<'_> {
         match self {
             Handled::Done => f.write_str("Handled::Done"),
             Handled::Async(_) => f.write_str("Handled::Async(..)"),
+            Handled::Local(_) => f.write_str("Handled::Local(..)"),
         }
     }
 }

@@ -95,6 +95,10 @@
 //! | `ReceivePort` / `SendPort` | [`ReceivePort<T>`], [`SendPort<T>`] |
 //! | `TransferableTypedData` | an owned `Vec<u8>` (moves in O(1)), or [`Shared<[u8]>`](Shared) |
 //!
+//! A Dart isolate's state is private to its thread, so it may be anything.
+//! Here that is [`IsolateGroup::spawn_pinned`]: the state is built on one
+//! worker and never leaves it, so it may hold `Rc` and `RefCell`.
+//!
 //! `docs/dart-mapping.md` in the repository lists every API and where Rust
 //! differs, and why.
 //!
@@ -123,6 +127,7 @@ mod group;
 mod handle;
 mod introspect;
 mod isolate;
+mod pinned;
 mod port;
 #[cfg(all(unix, feature = "process"))]
 pub mod process;
@@ -213,6 +218,10 @@ pub mod guide {
     #[doc = include_str!("../../docs/src/lifecycle.md")]
     pub struct Lifecycle;
 
+    /// Pinned isolates.
+    #[doc = include_str!("../../docs/src/pinned.md")]
+    pub struct Pinned;
+
     /// Processes.
     #[cfg(all(unix, feature = "process"))]
     #[doc = include_str!("../../docs/src/processes.md")]
@@ -260,6 +269,22 @@ pub mod __private {
 
     /// Compiles only when `#[isolate]` is on `T`'s struct definition.
     pub const fn assert_isolate_struct<T: IsolateStruct + ?Sized>() {}
+
+    /// Implemented by `#[isolate(pinned)]` on a struct.
+    ///
+    /// # Safety
+    ///
+    /// A marker with no promise; `unsafe` only so that nobody implements it
+    /// by hand by accident.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` needs `#[isolate(pinned)]` on its struct definition too",
+        label = "this impl block has `#[isolate(pinned)]`, but the struct does not",
+        note = "a pinned isolate's handlers return futures that may not be `Send`, which only `spawn_pinned` can run: write `#[isolate(pinned)]` on `struct {Self}` so that `spawn` refuses it"
+    )]
+    pub unsafe trait PinnedState {}
+
+    /// Compiles only when `#[isolate(pinned)]` is on `T`'s struct definition.
+    pub const fn assert_pinned_state<T: PinnedState + ?Sized>() {}
 
     #[cfg(all(unix, feature = "process"))]
     pub use serde;

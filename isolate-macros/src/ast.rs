@@ -99,8 +99,9 @@ fn fields_of(item: &DeriveInput) -> Vec<Field> {
 /// What `#[isolate]` was put on.
 pub(crate) enum IsolateItem {
     /// The isolate's state, with its fields (checked: the state moves into
-    /// the isolate when it is spawned).
-    Struct(ItemStruct, Vec<Field>),
+    /// the isolate when it is spawned), and whether it is `pinned` (then it
+    /// never moves, and its fields are not checked).
+    Struct(ItemStruct, Vec<Field>, bool),
     Impl(IsolateImpl),
     Other(Span),
 }
@@ -115,6 +116,8 @@ pub(crate) struct IsolateImpl {
     pub(crate) handlers: Vec<Handler>,
     /// `#[isolate(remote)]`: the port and messages get serde impls.
     pub(crate) remote: bool,
+    /// `#[isolate(pinned)]`: async handlers may hold `!Send` values.
+    pub(crate) pinned: bool,
 }
 
 /// One `#[message]` method.
@@ -153,7 +156,7 @@ impl IsolateItem {
     /// The item without `#[message]` attributes on its methods.
     pub(crate) fn to_tokens_as_written(&self) -> TokenStream {
         match self {
-            IsolateItem::Struct(item, _) => quote::quote!(#item),
+            IsolateItem::Struct(item, ..) => quote::quote!(#item),
             IsolateItem::Impl(item) => {
                 let item = &item.item;
                 quote::quote!(#item)
@@ -175,11 +178,12 @@ impl IsolateItem {
                     ));
                 }
                 let fields = fields_of(&DeriveInput::from(item.clone()));
-                IsolateItem::Struct(item, fields)
+                IsolateItem::Struct(item, fields, args.pinned.is_some())
             }
             syn::Item::Impl(item) => {
                 let mut parsed = IsolateImpl::parse(item);
                 parsed.remote = args.remote.is_some();
+                parsed.pinned = args.pinned.is_some();
                 IsolateItem::Impl(parsed)
             }
             other => IsolateItem::Other(other.span()),
@@ -211,6 +215,7 @@ impl IsolateImpl {
             name,
             handlers,
             remote: false,
+            pinned: false,
         }
     }
 }

@@ -32,11 +32,13 @@ impl MessageArgs {
     }
 }
 
-/// `#[isolate]` or `#[isolate(remote)]`.
+/// `#[isolate]`, `#[isolate(remote)]`, `#[isolate(pinned)]`, or both.
 #[derive(Debug, Default)]
 pub(crate) struct IsolateArgs {
     /// Where `remote` was written, if it was.
     pub(crate) remote: Option<Span>,
+    /// Where `pinned` was written, if it was.
+    pub(crate) pinned: Option<Span>,
 }
 
 impl IsolateArgs {
@@ -49,11 +51,18 @@ impl IsolateArgs {
                 }
                 parsed.remote = Some(meta.path.span());
                 Ok(())
+            } else if meta.path.is_ident("pinned") {
+                if parsed.pinned.is_some() {
+                    return Err(meta.error("`pinned` is given twice"));
+                }
+                parsed.pinned = Some(meta.path.span());
+                Ok(())
             } else {
                 Err(meta.error(
-                    "unknown argument: `#[isolate]` takes only `remote`, as in \
-                     `#[isolate(remote)]` on the impl block (its port can then cross into \
-                     another process)",
+                    "unknown argument: `#[isolate]` takes `remote` (on the impl block: its \
+                     port can then cross into another process) and `pinned` (on the struct \
+                     and the impl block: its state may hold `!Send` values and is spawned \
+                     with `spawn_pinned`)",
                 ))
             }
         });

@@ -95,7 +95,7 @@ pub(crate) fn message(message: &Message) -> syn::Result<()> {
 pub(crate) fn isolate(item: &IsolateItem) -> syn::Result<()> {
     let mut errors = Errors::default();
     match item {
-        IsolateItem::Struct(item, fields) => {
+        IsolateItem::Struct(item, fields, pinned) => {
             if !item.generics.params.is_empty() {
                 errors.push(
                     item.generics.span(),
@@ -103,14 +103,19 @@ pub(crate) fn isolate(item: &IsolateItem) -> syn::Result<()> {
                 );
             }
             let name = &item.ident;
+            // A pinned isolate's state never moves: `Rc` and friends are fine.
+            let fields = if *pinned { &[][..] } else { &fields[..] };
             for field in fields {
-                check_crossing(
+                check_crossing_or(
                     &mut errors,
                     &field.ty,
                     &format!(
                         "field `{}` of isolate `{name}` moves into the isolate when it is spawned, so it",
                         field.label
                     ),
+                    "; or, if the state is never to leave one thread, write \
+                     `#[isolate(pinned)]` on the struct and the impl block and spawn it with \
+                     `group.spawn_pinned(|| ..)`",
                 );
             }
         }
@@ -256,6 +261,11 @@ fn validate_handler(handler: &Handler, errors: &mut Errors) {
 /// Refuses, with a reason and a fix, a type that can never cross an
 /// isolate. Everything else is left to the `Sendable` bound.
 fn check_crossing(errors: &mut Errors, ty: &Type, what: &str) {
+    check_crossing_or(errors, ty, what, "");
+}
+
+/// As `check_crossing`, with `alternative` appended to a refusal's help.
+fn check_crossing_or(errors: &mut Errors, ty: &Type, what: &str, alternative: &str) {
     if let Some(refusal) = types::refusal(ty) {
         let found = if refusal.found.is_empty() {
             String::new()
@@ -266,7 +276,7 @@ fn check_crossing(errors: &mut Errors, ty: &Type, what: &str) {
             &refusal.tokens,
             format_args!(
                 "{what} cannot cross an isolate: {found}is refused because {}.\n\
-                 help: {}",
+                 help: {}{alternative}",
                 refusal.why, refusal.fix
             ),
         );

@@ -21,6 +21,7 @@ impl Peer for Isolates {
             "memory",
             "memory-after-message",
             "ping-pong",
+            "ping-pong-pinned",
             "ring",
             "skynet",
             "fan-in",
@@ -44,6 +45,7 @@ impl Peer for Isolates {
             "spawn-in-group" => spawn_in_group(),
             "new-group" => new_group(),
             "ping-pong" => ping_pong(),
+            "ping-pong-pinned" => ping_pong_pinned(),
             "ring" => ring(),
             "skynet" => skynet(),
             "fan-in" => fan_in(),
@@ -167,6 +169,25 @@ fn ping_pong() -> f64 {
     b.send(Ball::Meet(a.clone(), None)).unwrap();
     let start = Instant::now();
     // Even count: the last hit (n = 0) lands on `a`, which holds `done`.
+    a.send(Ball::Hit(PING_PONG)).unwrap();
+    finished.wait().unwrap();
+    start.elapsed().as_nanos() as f64 / PING_PONG as f64
+}
+
+/// As `ping_pong`, with both players pinned: homes go round-robin, so on
+/// two workers each player lives on its own and every hop crosses threads.
+fn ping_pong_pinned() -> f64 {
+    let group = IsolateGroup::new();
+    let player = || Player {
+        other: None,
+        done: None,
+    };
+    let a: SendPort<Ball> = group.spawn_pinned(player);
+    let b: SendPort<Ball> = group.spawn_pinned(player);
+    let (done, finished) = Reply::channel();
+    a.send(Ball::Meet(b.clone(), Some(done))).unwrap();
+    b.send(Ball::Meet(a.clone(), None)).unwrap();
+    let start = Instant::now();
     a.send(Ball::Hit(PING_PONG)).unwrap();
     finished.wait().unwrap();
     start.elapsed().as_nanos() as f64 / PING_PONG as f64

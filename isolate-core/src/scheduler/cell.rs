@@ -5,10 +5,18 @@
 //! All of it is about the core, and all of it rests on invariant 1 of
 //! `state.rs`: the core is touched only by the thread that won the run (or
 //! the stop), so there is never a second reference to it.
+//!
+//! A *pinned* isolate (one with a home worker) may hold a `!Send` value and
+//! a `!Send` handler future. Its core is touched only on its home worker:
+//! the scheduler runs a homed isolate nowhere else, shutdown off that thread
+//! leaves it to the home worker (which tears its pinned isolates down before
+//! it exits), and a cell dropped elsewhere with its value still inside
+//! leaks the value rather than drop it on the wrong thread.
 
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -34,6 +42,9 @@ use std::sync::atomic::{AtomicU64, Ordering, fence};
 const BUDGET: u32 = 128;
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+/// A handler future as the core keeps it: `Send` unless the isolate is
+/// pinned (see the module docs).
+type CoreFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 
 pub(crate) struct Cell<I: Isolate> {
     state: State,
@@ -47,7 +58,12 @@ pub(crate) struct Cell<I: Isolate> {
     handled: AtomicU64,
     /// The factory and supervisor of a supervised isolate.
     supervised: Option<Box<Supervised<I>>>,
-    core: UnsafeCell<Core<I>>,
+    /// The worker a pinned isolate runs on, and only on; `None` for an
+    /// isolate that may run on any worker.
+    home: Option<u32>,
+    /// In `ManuallyDrop` so that `Drop for Cell` can leak a pinned core
+    /// rather than drop it off its home thread.
+    core: ManuallyDrop<UnsafeCell<Core<I>>>,
 }
 
 /// How a supervised isolate is rebuilt, and who decides.
@@ -59,17 +75,23 @@ pub(crate) struct Supervised<I> {
 struct Core<I> {
     /// The async handler in flight, or an entry future. Declared before
     /// `isolate` so that it is dropped first: it may borrow `isolate`.
-    future: Option<BoxFuture>,
+    future: Option<CoreFuture>,
     isolate: Option<I>,
 }
 
 // SAFETY: `Cell` is shared between threads through `Arc`. Everything in it is
-// `Sync` except the core, and the core is only ever reached by the one thread
-// that holds the run (state RUNNING/NOTIFIED) or that stopped the isolate
-// (`State::stop`/`stop_idle` succeeded), as `state.rs` invariant 1 states.
-// The core holds an `I: Send` and a `Send` future, so handing it from one
-// such thread to the next is sound.
+// `Sync` and `Send` except the core, and the core is only ever reached by the
+// one thread that holds the run (state RUNNING/NOTIFIED) or that stopped the
+// isolate (`State::stop`/`stop_idle` succeeded), as `state.rs` invariant 1
+// states. For an isolate with no home, the core holds an `I: Send` (only
+// `Cell::spawn`, which requires it, makes such cells) and only `Send`
+// futures (`Handled::Local` is refused, see `run_core`), so handing it from
+// one such thread to the next is sound. A pinned isolate's core never leaves
+// its home thread at all (module docs): the values in it are created, used
+// and dropped there, so they are never sent, whatever their type.
 unsafe impl<I: Isolate> Sync for Cell<I> {}
+// SAFETY: as above.
+unsafe impl<I: Isolate> Send for Cell<I> {}
 
 /// How a run ended.
 enum Outcome {
@@ -124,6 +146,34 @@ impl<I: Isolate> Cell<I> {
         future: Option<BoxFuture>,
         options: SpawnOptions,
         supervised: Option<Supervised<I>>,
+    ) -> Arc<Self>
+    where
+        I: Send,
+    {
+        Self::create(pool, isolate, senders, future, options, supervised, None)
+    }
+
+    /// Creates a pinned isolate: it runs only on one worker, its home,
+    /// chosen round-robin. `isolate` must hold no `!Send` value yet (it
+    /// moves from the caller's thread to the home worker): a pinned
+    /// isolate's value builds its state in its entry, on its home.
+    pub(crate) fn spawn_pinned(pool: &Arc<Pool>, isolate: I, options: SpawnOptions) -> Arc<Self> {
+        debug_assert!(
+            I::__HAS_ENTRY,
+            "a pinned isolate builds its state on its home"
+        );
+        let home = pool.next_home();
+        Self::create(pool, isolate, 1, None, options, None, Some(home))
+    }
+
+    fn create(
+        pool: &Arc<Pool>,
+        isolate: I,
+        senders: usize,
+        future: Option<BoxFuture>,
+        options: SpawnOptions,
+        supervised: Option<Supervised<I>>,
+        home: Option<u32>,
     ) -> Arc<Self> {
         let controls = LazyControls::new();
         let mailbox = match options.capacity {
@@ -151,10 +201,11 @@ impl<I: Isolate> Cell<I> {
                 controls,
                 handled: AtomicU64::new(0),
                 supervised: supervised.map(Box::new),
-                core: UnsafeCell::new(Core {
-                    future,
+                home,
+                core: ManuallyDrop::new(UnsafeCell::new(Core {
+                    future: future.map(|future| future as CoreFuture),
                     isolate: Some(isolate),
-                }),
+                })),
             })
         });
         trace::spawned(id, &pool.name);
@@ -466,6 +517,36 @@ impl<I: Isolate> Cell<I> {
                     // SAFETY: we hold the run; see above.
                     unsafe { (*core).future = Some(future) };
                 }
+                Ok(Handled::Local(future)) if self.home.is_some() => {
+                    // SAFETY: as for `Async` above. The future need not be
+                    // `Send`: a pinned isolate's core never leaves its home
+                    // thread (module docs).
+                    let future: CoreFuture = unsafe {
+                        std::mem::transmute::<Pin<Box<dyn Future<Output = ()> + '_>>, CoreFuture>(
+                            future,
+                        )
+                    };
+                    // SAFETY: we hold the run; see above.
+                    unsafe { (*core).future = Some(future) };
+                }
+                Ok(Handled::Local(future)) => {
+                    // Not pinned: the isolate may move to another thread, so
+                    // a `!Send` future must not be kept. Dropped here, on
+                    // the thread that made it, unpolled.
+                    let dropped = catch_unwind(AssertUnwindSafe(move || drop(future)));
+                    let payload: Box<dyn Any + Send> = match dropped {
+                        Err(payload) => payload,
+                        Ok(()) => Box::new(
+                            "a handler returned Handled::Local, which only a pinned isolate may \
+                             return: spawn it with IsolateGroup::spawn_pinned, or return \
+                             Handled::Async with a Send future"
+                                .to_owned(),
+                        ),
+                    };
+                    if self.fail(payload) {
+                        return Outcome::Exit;
+                    }
+                }
                 Err(payload) => {
                     if self.fail(payload) {
                         return Outcome::Exit;
@@ -489,13 +570,11 @@ impl<I: Isolate> Cell<I> {
         // panics must neither stop the others nor, by panicking again during
         // the unwind, abort the process.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(queued)));
-        // SAFETY: the caller stopped the isolate, so it alone reaches the
-        // core. The future is dropped *in place* (an assignment), before the
-        // isolate is touched: it may hold a borrow of the isolate, which must
-        // still be where the borrow points while the future's destructor runs.
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).future = None }));
-        // SAFETY: as above; no borrow of the isolate remains.
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).isolate = None }));
+        if self.may_touch_core() {
+            // SAFETY: the caller stopped the isolate, so it alone reaches the
+            // core, and it is on the core's home if it has one.
+            unsafe { Self::drop_core(core) };
+        }
         self.pool
             .ended_handled
             .fetch_add(self.handled.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -515,6 +594,34 @@ impl<I: Isolate> Cell<I> {
 }
 
 impl<I: Isolate> Cell<I> {
+    /// Whether this thread may drop what the core holds: any thread for an
+    /// isolate with no home, only the home worker for a pinned one. Off its
+    /// home, a pinned isolate's values are left to the home worker (which
+    /// tears down its pinned isolates as it exits) or leaked with the cell.
+    fn may_touch_core(&self) -> bool {
+        match self.home {
+            None => true,
+            Some(home) => worker::current_index(&self.pool) == Some(home as usize),
+        }
+    }
+
+    /// Drops the core's future, then its value, each in place and with its
+    /// destructor's panic contained.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be the only one reaching the core (it holds the run
+    /// or stopped the isolate), on the core's home if it has one.
+    unsafe fn drop_core(core: *mut Core<I>) {
+        // The future goes first, *in place* (an assignment): it may hold a
+        // borrow of the value, which must still be where the borrow points
+        // while the future's destructor runs.
+        // SAFETY: the caller's guarantee.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).future = None }));
+        // SAFETY: as above; no borrow of the value remains.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).isolate = None }));
+    }
+
     /// A run inside its span, once a subscriber exists. Kept out of line so
     /// that `Task::run` holds only the untraced copy of the loop.
     #[cold]
@@ -580,6 +687,10 @@ impl<I: Isolate> Task for Cell<I> {
         }
     }
 
+    fn home(&self) -> Option<usize> {
+        self.home.map(|home| home as usize)
+    }
+
     fn id(&self) -> u64 {
         self.id
     }
@@ -636,6 +747,24 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
         message.clone()
     } else {
         "a panic with a non-string payload".to_owned()
+    }
+}
+
+impl<I: Isolate> Drop for Cell<I> {
+    fn drop(&mut self) {
+        if !self.may_touch_core() {
+            // A pinned isolate's last reference went away off its home (its
+            // group was shut down while that worker was stuck in a handler):
+            // its values are leaked, never dropped on the wrong thread.
+            return;
+        }
+        // SAFETY: `&mut self`: nothing else reaches the core, and this is
+        // the core's home if it has one. Taken out once, here.
+        let core = unsafe { ManuallyDrop::take(&mut self.core) };
+        // Drop order as in `drop_core`: the future before the value.
+        let Core { future, isolate } = core.into_inner();
+        drop(future);
+        drop(isolate);
     }
 }
 

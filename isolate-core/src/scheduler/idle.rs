@@ -66,6 +66,16 @@ impl Idle {
         }
     }
 
+    /// Wakes worker `index` whether or not it sleeps: for work only it may
+    /// take (a pinned isolate). A worker that is awake keeps the unpark as a
+    /// token and does not park on its next try; one that sleeps leaves the
+    /// sleepers in `unregister`, as after a spurious wake-up.
+    pub(crate) fn unpark(&self, index: usize) {
+        if let Some(unparker) = self.unparkers.get(index) {
+            unparker.unpark();
+        }
+    }
+
     /// Wakes every worker (shutdown).
     pub(crate) fn notify_all(&self) {
         {

@@ -21,7 +21,39 @@ use std::time::{Duration, Instant};
 fn lock(mutex: &StdMutex<Vec<bool>>) -> MutexGuard<'_, Vec<bool>> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
-use crate::sync::{AtomicBool, Ordering};
+use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+
+/// A worker's queue of pinned isolates: only that worker takes from it, so
+/// work stealing never moves a pinned isolate.
+#[derive(Default)]
+pub(crate) struct Home {
+    queue: crate::sync::Mutex<std::collections::VecDeque<TaskRef>>,
+    /// Its length, readable without the lock: an empty home costs the
+    /// worker's loop one load.
+    queued: AtomicUsize,
+}
+
+impl Home {
+    pub(crate) fn pop(&self) -> Option<TaskRef> {
+        if self.queued.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let task = crate::sync::lock(&self.queue).pop_front();
+        if task.is_some() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
+        task
+    }
+
+    fn push(&self, task: TaskRef) {
+        crate::sync::lock(&self.queue).push_back(task);
+        self.queued.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queued.load(Ordering::Acquire) == 0
+    }
+}
 
 /// The state a group's workers and isolates share.
 pub(crate) struct Pool {
@@ -30,6 +62,10 @@ pub(crate) struct Pool {
     pub(crate) injector: Injector<TaskRef>,
     /// One per worker: how the others steal from its local queue.
     pub(crate) stealers: Box<[Stealer<TaskRef>]>,
+    /// One per worker: the pinned isolates woken for it.
+    pub(crate) homes: Box<[Home]>,
+    /// Round-robin counter for choosing a new pinned isolate's home.
+    next_home: AtomicUsize,
     pub(crate) idle: Idle,
     pub(crate) owned: Owned,
     pub(crate) registry: Registry,
@@ -76,6 +112,8 @@ impl Pool {
             name: name.clone(),
             injector: Injector::new(),
             stealers: deques.iter().map(Deque::stealer).collect(),
+            homes: (0..workers).map(|_| Home::default()).collect(),
+            next_home: AtomicUsize::new(0),
             idle: Idle::new(parkers.iter().map(|p| p.unparker().clone()).collect()),
             owned: Owned::new(workers),
             registry: Registry::default(),
@@ -121,8 +159,19 @@ impl Pool {
         self.shutdown.load(Ordering::SeqCst)
     }
 
-    /// Schedules `task` from a thread that is not one of this pool's workers.
+    /// The worker a new pinned isolate will live on.
+    pub(crate) fn next_home(&self) -> u32 {
+        let home = self.next_home.fetch_add(1, Ordering::Relaxed) % self.workers();
+        u32::try_from(home).unwrap_or(0)
+    }
+
+    /// Schedules `task` from a thread that is not one of this pool's workers
+    /// (or behind everything else): a pinned one goes to its home.
     pub(crate) fn inject(&self, task: TaskRef) {
+        if let Some(home) = task.home() {
+            self.send_home(home, task);
+            return;
+        }
         self.injector.push(task);
         if !self.is_shutting_down() {
             self.idle.notify_one();
@@ -137,9 +186,24 @@ impl Pool {
         }
     }
 
-    /// Whether any queue a sleeping worker could take from holds a task.
-    pub(crate) fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    /// Queues a pinned isolate on its home worker and wakes that worker. The
+    /// wake-up is a direct unpark: harmless if the worker is awake (its next
+    /// park returns at once), and it looks at its home before parking.
+    pub(crate) fn send_home(&self, home: usize, task: TaskRef) {
+        let Some(queue) = self.homes.get(home) else {
+            return;
+        };
+        queue.push(task);
+        if worker::current_index_of(self) != Some(home) {
+            self.idle.unpark(home);
+        }
+    }
+
+    /// Whether any queue worker `index` could take from holds a task.
+    pub(crate) fn has_work_for(&self, index: usize) -> bool {
+        !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
+            || self.homes.get(index).is_some_and(|home| !home.is_empty())
     }
 
     fn drain_injector(&self) {

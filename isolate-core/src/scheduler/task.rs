@@ -22,6 +22,11 @@ pub(crate) trait Task: Send + Sync + 'static {
 
     /// A snapshot for introspection.
     fn info(&self) -> crate::introspect::IsolateInfo;
+
+    /// The worker a pinned isolate must run on; `None` when any will do.
+    fn home(&self) -> Option<usize> {
+        None
+    }
 }
 
 pub(crate) type TaskRef = Arc<dyn Task>;

@@ -13,6 +13,10 @@
 //!    from outside the pool is not starved by a busy local queue;
 //! 4. the injector, then the other workers' queues (**work stealing**);
 //! 5. otherwise the worker **parks** (see `idle.rs`).
+//!
+//! A pinned isolate skips all of that: it is queued in its home worker's
+//! **home queue**, which that worker looks at before anything else and
+//! which nobody steals from (see `Pool::send_home`).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -74,6 +78,20 @@ pub(crate) fn current_index(pool: &Arc<Pool>) -> Option<usize> {
         .flatten()
 }
 
+/// As [`current_index`], for a pool known by reference.
+pub(crate) fn current_index_of(pool: &Pool) -> Option<usize> {
+    CURRENT
+        .try_with(|current| {
+            current
+                .borrow()
+                .as_ref()
+                .filter(|local| std::ptr::eq(Arc::as_ptr(&local.pool), pool))
+                .map(|local| local.index)
+        })
+        .ok()
+        .flatten()
+}
+
 /// The pool of the worker thread this is, if it is one.
 pub(crate) fn current_pool() -> Option<Arc<Pool>> {
     CURRENT
@@ -87,6 +105,10 @@ pub(crate) fn current_pool() -> Option<Arc<Pool>> {
 /// On one of `pool`'s workers it goes into the LIFO slot; anywhere else into
 /// the injector.
 pub(crate) fn schedule(pool: &Arc<Pool>, task: TaskRef) {
+    if let Some(home) = task.home() {
+        pool.send_home(home, task);
+        return;
+    }
     let task = with_local(pool, task, |local, task| {
         if let Some(previous) = local.lifo.replace(Some(task)) {
             // Two isolates woken in one run (a fan-out): the older one can run
@@ -139,6 +161,14 @@ pub(crate) fn main(pool: Arc<Pool>, index: usize, queue: Deque<TaskRef>, parker:
     // the group's list of live isolates.
     local.lifo.take();
     while local.queue.pop().is_some() {}
+    // Pinned isolates are torn down at home, while this thread still counts
+    // as their worker: their values never leave it.
+    while local.pool.homes[local.index].pop().is_some() {}
+    for task in local.pool.owned.snapshot() {
+        if task.home() == Some(local.index) {
+            task.shutdown();
+        }
+    }
     CURRENT.with(|current| current.borrow_mut().take());
     local.pool.worker_exited(local.index);
 }
@@ -181,7 +211,7 @@ impl Local {
             }
             // Nothing anywhere: become a sleeper, look once more, park.
             self.pool.idle.register(self.index);
-            if !self.pool.has_work() && !self.pool.is_shutting_down() {
+            if !self.pool.has_work_for(self.index) && !self.pool.is_shutting_down() {
                 parker.park();
             }
             // Searching again, whether woken, early or spuriously.
@@ -213,6 +243,9 @@ impl Local {
     /// The next task from this worker's own queue (or, every
     /// [`INJECTOR_INTERVAL`] ticks, from the injector first).
     fn next_local(&self) -> Option<TaskRef> {
+        if let Some(task) = self.pool.homes[self.index].pop() {
+            return Some(task);
+        }
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick.is_multiple_of(INJECTOR_INTERVAL)
@@ -226,8 +259,14 @@ impl Local {
     /// Searches again for a bounded time (tens of microseconds), with
     /// spin-loop hints between attempts.
     fn spin_search(&self) -> Option<TaskRef> {
+        let home = &self.pool.homes[self.index];
         for _ in 0..SPIN_ROUNDS {
             for _ in 0..SPINS_PER_ROUND {
+                // Work only this worker may take is looked for on every
+                // spin (one load): nobody else can pick it up meanwhile.
+                if !home.is_empty() {
+                    break;
+                }
                 std::hint::spin_loop();
             }
             if self.pool.is_shutting_down() {
@@ -242,7 +281,9 @@ impl Local {
 
     /// Work from elsewhere: the injector, then the other workers' queues.
     fn search(&self) -> Option<TaskRef> {
-        self.steal_from_injector()
+        self.pool.homes[self.index]
+            .pop()
+            .or_else(|| self.steal_from_injector())
             .or_else(|| self.steal_from_workers(self.tick.get() as usize))
     }
 

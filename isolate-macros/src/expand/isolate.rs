@@ -10,7 +10,17 @@ use crate::ast::{Handler, IsolateImpl, IsolateItem};
 
 pub(crate) fn isolate(item: &IsolateItem) -> TokenStream {
     match item {
-        IsolateItem::Struct(item, fields) => {
+        IsolateItem::Struct(item, _, true) => {
+            // Not `Sendable`: only `spawn_pinned` takes it.
+            let mut tokens = port_type(item);
+            let name = &item.ident;
+            tokens.extend(quote! {
+                // SAFETY: a marker with no promise (see its docs).
+                unsafe impl ::isolate_core::__private::PinnedState for #name {}
+            });
+            tokens
+        }
+        IsolateItem::Struct(item, fields, false) => {
             let mut tokens = port_type(item);
             tokens.extend(super::message::marker_impl(
                 &syn::DeriveInput::from(item.clone()),
@@ -165,7 +175,7 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
     let arms = item
         .handlers
         .iter()
-        .map(|handler| dispatch_arm(&message, handler));
+        .map(|handler| dispatch_arm(&message, handler, item.pinned));
     let methods = item
         .handlers
         .iter()
@@ -173,8 +183,15 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
 
     let checks = type_checks(item, &format_ident!("assert_sendable"));
 
-    let marker_check = quote_spanned! {self_ty.span()=>
-        ::isolate_core::__private::assert_isolate_struct::<#self_ty>();
+    let marker_check = if item.pinned {
+        quote_spanned! {self_ty.span()=>
+            ::isolate_core::__private::assert_isolate_struct::<#self_ty>();
+            ::isolate_core::__private::assert_pinned_state::<#self_ty>();
+        }
+    } else {
+        quote_spanned! {self_ty.span()=>
+            ::isolate_core::__private::assert_isolate_struct::<#self_ty>();
+        }
     };
     let enum_doc = format!("The messages of the [`{name}`] isolate, one variant per handler.");
 
@@ -273,7 +290,13 @@ fn bindings(handler: &Handler) -> Vec<Ident> {
         .collect()
 }
 
-fn dispatch_arm(message: &Ident, handler: &Handler) -> TokenStream {
+fn dispatch_arm(message: &Ident, handler: &Handler, pinned: bool) -> TokenStream {
+    // A pinned isolate's futures may hold its `!Send` state across awaits.
+    let wrap = if pinned {
+        quote!(::isolate_core::Handled::local)
+    } else {
+        quote!(::isolate_core::Handled::future)
+    };
     let variant = &handler.variant;
     let method = &handler.method;
     let args = bindings(handler);
@@ -292,11 +315,11 @@ fn dispatch_arm(message: &Ident, handler: &Handler) -> TokenStream {
             }
         },
         (None, true) => quote! {
-            #message::#variant(#(#args),*) => ::isolate_core::Handled::future(#call),
+            #message::#variant(#(#args),*) => #wrap(#call),
         },
         (Some(_), true) => quote! {
             #message::#variant(#(#args,)* __isolate_reply) => {
-                ::isolate_core::Handled::future(async move {
+                #wrap(async move {
                     __isolate_reply.send(#call.await);
                 })
             }

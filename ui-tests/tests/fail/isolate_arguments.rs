@@ -1,6 +1,6 @@
 use isolate_core::prelude::*;
 
-#[isolate(pinned)]
+#[isolate(local)]
 pub struct Gui {
     clicks: u64,
 }
