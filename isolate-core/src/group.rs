@@ -64,6 +64,8 @@ pub struct IsolateGroup {
 struct Owner {
     pool: Arc<Pool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// A deterministic group's seed and random choices.
+    driver: Option<Mutex<crate::deterministic::Driver>>,
 }
 
 impl Owner {
@@ -140,13 +142,7 @@ impl IsolateGroupBuilder {
         };
         let (pool, threads) = Pool::start(Arc::from(self.name), workers, self.stack_size)
             .map_err(BuildError::Spawn)?;
-        let owner = Arc::new(Owner {
-            pool,
-            threads: Mutex::new(threads),
-        });
-        let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&owner) as _;
-        let _ = owner.pool.owner.set(weak);
-        Ok(IsolateGroup { owner })
+        Ok(IsolateGroup::from_pool(pool, threads, None))
     }
 }
 
@@ -166,6 +162,97 @@ impl IsolateGroup {
             Ok(group) => group,
             Err(error) => panic!("IsolateGroup::new: {error}"),
         }
+    }
+
+    fn from_pool(
+        pool: Arc<Pool>,
+        threads: Vec<JoinHandle<()>>,
+        driver: Option<crate::deterministic::Driver>,
+    ) -> IsolateGroup {
+        let owner = Arc::new(Owner {
+            pool,
+            threads: Mutex::new(threads),
+            driver: driver.map(Mutex::new),
+        });
+        let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&owner) as _;
+        let _ = owner.pool.owner.set(weak);
+        IsolateGroup { owner }
+    }
+
+    /// A deterministic group for tests: no worker threads. Its isolates run
+    /// only inside [`block_on`](Self::block_on), on the calling thread, one
+    /// at a time, in an order drawn from `seed`; its timers
+    /// ([`send_after`](Self::send_after), [`send_interval`](Self::send_interval),
+    /// [`after`](Self::after)) run on virtual time, which jumps to the next
+    /// deadline whenever nothing else can run. The same seed gives the same
+    /// interleaving every time (as long as the test itself does not depend
+    /// on other threads or the real clock); other seeds explore others.
+    ///
+    /// [`deterministic::check`](crate::deterministic::check) runs a test
+    /// over many seeds and names the one that fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use isolate_core::prelude::*;
+    ///
+    /// let group = IsolateGroup::deterministic(7);
+    /// let mut inbox = ReceivePort::new();
+    /// // An hour of virtual time passes at once: nothing else is runnable.
+    /// group.send_after(&inbox.send_port(), Duration::from_secs(3600), "later");
+    /// let message = group.block_on(async { inbox.recv_async().await });
+    /// assert_eq!(message, Ok(Ok("later")));
+    /// ```
+    pub fn deterministic(seed: u64) -> IsolateGroup {
+        let pool = Pool::driven(Arc::from(format!("deterministic-{seed}")));
+        IsolateGroup::from_pool(
+            pool,
+            Vec::new(),
+            Some(crate::deterministic::Driver::new(seed)),
+        )
+    }
+
+    /// The seed of a deterministic group; `None` for any other.
+    pub fn seed(&self) -> Option<u64> {
+        let driver = self.owner.driver.as_ref()?;
+        Some(match driver.lock() {
+            Ok(driver) => driver.seed(),
+            Err(poisoned) => poisoned.into_inner().seed(),
+        })
+    }
+
+    /// Drives a deterministic group until `future` completes: polls it on
+    /// this thread and, whenever it waits, runs the group's isolates in the
+    /// order the seed draws (the future's own turns included), moving
+    /// virtual time on when nothing else can run.
+    ///
+    /// Blocking waits (`Reply::wait`, `ReceivePort::recv`) refuse to block
+    /// while the group is driven, as on a worker thread: await instead.
+    ///
+    /// # Errors
+    ///
+    /// [`DriveError::Stalled`](crate::deterministic::DriveError::Stalled)
+    /// when the future waits and nothing can wake it (a deadlock, found
+    /// rather than hung on); `NotDeterministic` on a group with threads of
+    /// its own; `WrongThread` from another thread than the one that made
+    /// the group; `AlreadyDriving` from inside the group.
+    ///
+    /// # Examples
+    ///
+    /// See [`deterministic`](Self::deterministic).
+    pub fn block_on<F: Future>(
+        &self,
+        future: F,
+    ) -> Result<F::Output, crate::deterministic::DriveError> {
+        use crate::deterministic::DriveError;
+        let Some(driver) = &self.owner.driver else {
+            return Err(DriveError::NotDeterministic);
+        };
+        if self.owner.pool.driver != Some(std::thread::current().id()) {
+            return Err(DriveError::WrongThread);
+        }
+        crate::deterministic::drive(&self.owner.pool, driver, future)
     }
 
     /// Configures a new group.

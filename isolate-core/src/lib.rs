@@ -122,6 +122,7 @@
 #![warn(rust_2018_idioms)]
 
 mod control;
+pub mod deterministic;
 mod error;
 mod group;
 mod handle;
@@ -221,6 +222,10 @@ pub mod guide {
     /// Pinned isolates.
     #[doc = include_str!("../../docs/src/pinned.md")]
     pub struct Pinned;
+
+    /// Deterministic tests.
+    #[doc = include_str!("../../docs/src/testing.md")]
+    pub struct Testing;
 
     /// Processes.
     #[cfg(all(unix, feature = "process"))]

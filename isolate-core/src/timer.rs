@@ -70,6 +70,9 @@ struct Queue {
 pub(crate) struct Timers {
     queue: Arc<(Mutex<Queue>, Condvar)>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// A deterministic group's virtual clock, moved on by its driver
+    /// ([`advance`](Timers::advance)); `None`: real time and a timer thread.
+    clock: Option<Mutex<Instant>>,
 }
 
 fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
@@ -77,6 +80,44 @@ fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
 }
 
 impl Timers {
+    /// Timers on virtual time: no thread; they fire when the driver of a
+    /// deterministic group has nothing else to run.
+    pub(crate) fn virtual_time() -> Self {
+        Timers {
+            clock: Some(Mutex::new(Instant::now())),
+            ..Timers::default()
+        }
+    }
+
+    fn now(&self) -> Instant {
+        match &self.clock {
+            Some(clock) => *clock.lock().unwrap_or_else(PoisonError::into_inner),
+            None => Instant::now(),
+        }
+    }
+
+    /// On virtual time: moves the clock to the earliest pending deadline and
+    /// fires that timer. `false` when none is pending.
+    pub(crate) fn advance(&self) -> bool {
+        let Some(clock) = &self.clock else {
+            return false;
+        };
+        let queue = &self.queue.0;
+        let mut guard = lock(queue);
+        while let Some(Reverse((deadline, id))) = guard.due.pop() {
+            if !guard.entries.contains_key(&id) {
+                continue;
+            }
+            {
+                let mut now = clock.lock().unwrap_or_else(PoisonError::into_inner);
+                *now = (*now).max(deadline);
+            }
+            drop(fire(queue, guard, deadline, id, &|| self.now()));
+            return true;
+        }
+        false
+    }
+
     /// Schedules `action` after `delay`, then every `period` if given. In a
     /// group that is shutting down, the timer comes back already cancelled.
     pub(crate) fn schedule(
@@ -99,7 +140,7 @@ impl Timers {
             }
             let id = queue.next;
             queue.next += 1;
-            queue.due.push(Reverse((Instant::now() + delay, id)));
+            queue.due.push(Reverse((self.now() + delay, id)));
             queue.entries.insert(
                 id,
                 Entry {
@@ -110,7 +151,9 @@ impl Timers {
             );
         }
         wake.notify_one();
-        self.start(name);
+        if self.clock.is_none() {
+            self.start(name);
+        }
         timer
     }
 
@@ -184,36 +227,49 @@ fn run(shared: &(Mutex<Queue>, Condvar)) {
             }
             Some(Reverse((deadline, id))) => {
                 guard.due.pop();
-                let Some(mut entry) = guard.entries.remove(&id) else {
-                    continue;
-                };
-                if entry.cancelled.load(Ordering::Acquire) {
-                    continue;
-                }
-                // The action runs without the lock: it sends to a port,
-                // which may lead to code that schedules another timer.
-                drop(guard);
-                let next =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (entry.action)()))
-                        .unwrap_or(Next::Done);
-                guard = lock(queue);
-                let due = match (next, entry.period) {
-                    _ if guard.stopped => None,
-                    // The next tick is a period after this deadline, not
-                    // after now, so an interval does not drift; a tick that
-                    // fell behind is not repeated to catch up.
-                    (Next::Again, Some(period)) => Some((deadline + period).max(Instant::now())),
-                    (Next::Retry(delay), _) => Some(Instant::now() + delay),
-                    _ => None,
-                };
-                match due {
-                    Some(due) => {
-                        guard.due.push(Reverse((due, id)));
-                        guard.entries.insert(id, entry);
-                    }
-                    None => entry.cancelled.store(true, Ordering::Release),
-                }
+                guard = fire(queue, guard, deadline, id, &Instant::now);
             }
         }
     }
+}
+
+/// Fires timer `id`, just popped at `deadline`: runs its action without the
+/// lock, then queues it again if it repeats (times from `now`). Returns the
+/// lock, taken again.
+fn fire<'a>(
+    queue: &'a Mutex<Queue>,
+    mut guard: MutexGuard<'a, Queue>,
+    deadline: Instant,
+    id: u64,
+    now: &dyn Fn() -> Instant,
+) -> MutexGuard<'a, Queue> {
+    let Some(mut entry) = guard.entries.remove(&id) else {
+        return guard;
+    };
+    if entry.cancelled.load(Ordering::Acquire) {
+        return guard;
+    }
+    // The action runs without the lock: it sends to a port, which may lead
+    // to code that schedules another timer.
+    drop(guard);
+    let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (entry.action)()))
+        .unwrap_or(Next::Done);
+    guard = lock(queue);
+    let due = match (next, entry.period) {
+        _ if guard.stopped => None,
+        // The next tick is a period after this deadline, not after now, so
+        // an interval does not drift; a tick that fell behind is not
+        // repeated to catch up.
+        (Next::Again, Some(period)) => Some((deadline + period).max(now())),
+        (Next::Retry(delay), _) => Some(now() + delay),
+        _ => None,
+    };
+    match due {
+        Some(due) => {
+            guard.due.push(Reverse((due, id)));
+            guard.entries.insert(id, entry);
+        }
+        None => entry.cancelled.store(true, Ordering::Release),
+    }
+    guard
 }

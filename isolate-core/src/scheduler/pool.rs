@@ -66,6 +66,9 @@ pub(crate) struct Pool {
     pub(crate) homes: Box<[Home]>,
     /// Round-robin counter for choosing a new pinned isolate's home.
     next_home: AtomicUsize,
+    /// For a deterministic group (no worker threads): the thread that drives
+    /// it, which counts as its one worker (see `deterministic.rs`).
+    pub(crate) driver: Option<std::thread::ThreadId>,
     pub(crate) idle: Idle,
     pub(crate) owned: Owned,
     pub(crate) registry: Registry,
@@ -108,24 +111,7 @@ impl Pool {
     ) -> std::io::Result<(Arc<Pool>, Vec<JoinHandle<()>>)> {
         let deques: Vec<Deque<TaskRef>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let parkers: Vec<Parker> = (0..workers).map(|_| Parker::new()).collect();
-        let pool = Arc::new(Pool {
-            name: name.clone(),
-            injector: Injector::new(),
-            stealers: deques.iter().map(Deque::stealer).collect(),
-            homes: (0..workers).map(|_| Home::default()).collect(),
-            next_home: AtomicUsize::new(0),
-            idle: Idle::new(parkers.iter().map(|p| p.unparker().clone()).collect()),
-            owned: Owned::new(workers),
-            registry: Registry::default(),
-            timers: Timers::default(),
-            exited: StdMutex::new(vec![false; workers]),
-            exited_changed: Condvar::new(),
-            shutdown: AtomicBool::new(false),
-            swept: AtomicBool::new(false),
-            ended_handled: AtomicU64::new(0),
-            spawned: AtomicU64::new(0),
-            owner: OnceLock::new(),
-        });
+        let pool = Self::new(name.clone(), &deques, &parkers, None, Timers::default());
         let mut threads = Vec::with_capacity(workers);
         for (index, (deque, parker)) in deques.into_iter().zip(parkers).enumerate() {
             let mut builder = std::thread::Builder::new().name(format!("{name}-{index}"));
@@ -145,6 +131,44 @@ impl Pool {
         Ok((pool, threads))
     }
 
+    /// A pool with no worker threads, driven by the calling thread (a
+    /// deterministic group): its isolates run only inside `block_on`, and
+    /// its timers run on virtual time.
+    pub(crate) fn driven(name: Arc<str>) -> Arc<Pool> {
+        let driver = std::thread::current().id();
+        Self::new(name, &[], &[], Some(driver), Timers::virtual_time())
+    }
+
+    fn new(
+        name: Arc<str>,
+        deques: &[Deque<TaskRef>],
+        parkers: &[Parker],
+        driver: Option<std::thread::ThreadId>,
+        timers: Timers,
+    ) -> Arc<Pool> {
+        let workers = deques.len();
+        Arc::new(Pool {
+            name,
+            injector: Injector::new(),
+            stealers: deques.iter().map(Deque::stealer).collect(),
+            // A driven pool has no workers but one home: its driver's.
+            homes: (0..workers.max(1)).map(|_| Home::default()).collect(),
+            next_home: AtomicUsize::new(0),
+            driver,
+            idle: Idle::new(parkers.iter().map(|p| p.unparker().clone()).collect()),
+            owned: Owned::new(workers),
+            registry: Registry::default(),
+            timers,
+            exited: StdMutex::new(vec![false; workers]),
+            exited_changed: Condvar::new(),
+            shutdown: AtomicBool::new(false),
+            swept: AtomicBool::new(false),
+            ended_handled: AtomicU64::new(0),
+            spawned: AtomicU64::new(0),
+            owner: OnceLock::new(),
+        })
+    }
+
     /// A fresh isolate id.
     pub(crate) fn next_id() -> u64 {
         NEXT_ID.fetch_add(1, Ordering::Relaxed)
@@ -161,7 +185,7 @@ impl Pool {
 
     /// The worker a new pinned isolate will live on.
     pub(crate) fn next_home(&self) -> u32 {
-        let home = self.next_home.fetch_add(1, Ordering::Relaxed) % self.workers();
+        let home = self.next_home.fetch_add(1, Ordering::Relaxed) % self.homes.len();
         u32::try_from(home).unwrap_or(0)
     }
 

@@ -49,6 +49,23 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
     /// Set on a group's worker threads and timer thread.
     static NO_BLOCKING: Cell<bool> = const { Cell::new(false) };
+    /// The deterministic group this thread is driving, inside `block_on`.
+    static DRIVING: RefCell<Option<Arc<Pool>>> = const { RefCell::new(None) };
+}
+
+/// Makes the calling thread act as `pool`'s one worker until the guard is
+/// dropped: `IsolateGroup::current()` finds the group, and blocking waits
+/// are refused (they would wait for isolates that only this thread runs).
+pub(crate) fn drive(pool: Arc<Pool>) -> impl Drop {
+    struct Driving(bool);
+    impl Drop for Driving {
+        fn drop(&mut self) {
+            let _ = DRIVING.try_with(|driving| driving.borrow_mut().take());
+            let _ = NO_BLOCKING.try_with(|flag| flag.set(self.0));
+        }
+    }
+    DRIVING.with(|driving| *driving.borrow_mut() = Some(pool));
+    Driving(NO_BLOCKING.with(|flag| flag.replace(true)))
 }
 
 /// Whether the calling thread is a worker or the timer thread of some
@@ -66,20 +83,16 @@ pub(crate) fn forbid_blocking() {
 
 /// The index of the calling thread among `pool`'s workers, if it is one.
 pub(crate) fn current_index(pool: &Arc<Pool>) -> Option<usize> {
-    CURRENT
-        .try_with(|current| {
-            current
-                .borrow()
-                .as_ref()
-                .filter(|local| Arc::ptr_eq(&local.pool, pool))
-                .map(|local| local.index)
-        })
-        .ok()
-        .flatten()
+    current_index_of(pool)
 }
 
 /// As [`current_index`], for a pool known by reference.
 pub(crate) fn current_index_of(pool: &Pool) -> Option<usize> {
+    // A deterministic group's driver is its one worker, inside `block_on`
+    // or not (it also shuts the group down).
+    if pool.driver.is_some() {
+        return (pool.driver == Some(std::thread::current().id())).then_some(0);
+    }
     CURRENT
         .try_with(|current| {
             current
@@ -98,6 +111,12 @@ pub(crate) fn current_pool() -> Option<Arc<Pool>> {
         .try_with(|current| current.borrow().as_ref().map(|local| local.pool.clone()))
         .ok()
         .flatten()
+        .or_else(|| {
+            DRIVING
+                .try_with(|driving| driving.borrow().clone())
+                .ok()
+                .flatten()
+        })
 }
 
 /// Schedules `task`, which something just woke (a message, a waker).
