@@ -75,12 +75,7 @@ where
     D: Send + 'static,
     R: Send + 'static,
 {
-    if worker::must_not_block() {
-        return Err(RemoteError::new(
-            RemoteErrorKind::BlockingInIsolate,
-            "run called on a worker thread",
-        ));
-    }
+    may_block("run")?;
     settle(start(data, computation).wait())
 }
 
@@ -154,12 +149,7 @@ impl<R> RunFuture<R> {
     /// # Ok::<(), isolate_core::RemoteError>(())
     /// ```
     pub fn wait(self) -> Result<R, RemoteError> {
-        if worker::must_not_block() {
-            return Err(RemoteError::new(
-                RemoteErrorKind::BlockingInIsolate,
-                "RunFuture::wait called on a worker thread",
-            ));
-        }
+        may_block("RunFuture::wait")?;
         settle(self.reply.wait())
     }
 }
@@ -313,12 +303,7 @@ impl<R> RunMany<R> {
     /// As [`run_many`]; on an isolate group's worker thread this refuses to
     /// block ([`RemoteErrorKind::BlockingInIsolate`]): await it there.
     pub fn wait(self) -> Result<Vec<R>, RemoteError> {
-        if worker::must_not_block() {
-            return Err(RemoteError::new(
-                RemoteErrorKind::BlockingInIsolate,
-                "RunMany::wait called on a worker thread",
-            ));
-        }
+        may_block("RunMany::wait")?;
         settle(self.reply.wait())
     }
 }
@@ -370,6 +355,18 @@ fn compute<D, R>(data: D, computation: fn(D) -> R) -> Computed<R> {
             cell::panic_message(&*payload),
         ))),
     }
+}
+
+/// Refuses a blocking wait on a group's worker thread, where it would stall
+/// the group: `what` names the call in the error.
+fn may_block(what: &str) -> Result<(), RemoteError> {
+    if worker::must_not_block() {
+        return Err(RemoteError::new(
+            RemoteErrorKind::BlockingInIsolate,
+            format!("{what} called on a worker thread"),
+        ));
+    }
+    Ok(())
 }
 
 fn settle<R>(result: Result<Result<R, RemoteError>, ReplyError>) -> Result<R, RemoteError> {

@@ -156,14 +156,15 @@ impl Isolate for Player {
 
 fn ping_pong() -> f64 {
     let group = IsolateGroup::new();
-    let a = group.spawn(Player {
+    let player = || Player {
         other: None,
         done: None,
-    });
-    let b = group.spawn(Player {
-        other: None,
-        done: None,
-    });
+    };
+    rally(group.spawn(player()), group.spawn(player()))
+}
+
+/// Hits a ball `PING_PONG` times between two players; ns per hit.
+fn rally(a: SendPort<Ball>, b: SendPort<Ball>) -> f64 {
     let (done, finished) = Reply::channel();
     a.send(Ball::Meet(b.clone(), Some(done))).unwrap();
     b.send(Ball::Meet(a.clone(), None)).unwrap();
@@ -182,15 +183,7 @@ fn ping_pong_pinned() -> f64 {
         other: None,
         done: None,
     };
-    let a: SendPort<Ball> = group.spawn_pinned(player);
-    let b: SendPort<Ball> = group.spawn_pinned(player);
-    let (done, finished) = Reply::channel();
-    a.send(Ball::Meet(b.clone(), Some(done))).unwrap();
-    b.send(Ball::Meet(a.clone(), None)).unwrap();
-    let start = Instant::now();
-    a.send(Ball::Hit(PING_PONG)).unwrap();
-    finished.wait().unwrap();
-    start.elapsed().as_nanos() as f64 / PING_PONG as f64
+    rally(group.spawn_pinned(player), group.spawn_pinned(player))
 }
 
 type Node = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;

@@ -69,16 +69,19 @@ fn passing(players: usize, hops: usize) -> f64 {
     figure
 }
 
+/// The consumer of `fan-in` and `tells`: sums what it receives, and counts it.
+fn summed(rx: &flume::Receiver<u64>) -> (u64, u64) {
+    let (mut sum, mut seen) = (0, 0);
+    while let Ok(n) = rx.recv() {
+        sum += n;
+        seen += 1;
+    }
+    (sum, seen)
+}
+
 fn fan_in() -> f64 {
     let (tx, rx) = flume::unbounded::<u64>();
-    let consumer = std::thread::spawn(move || {
-        let (mut sum, mut seen) = (0, 0);
-        while let Ok(n) = rx.recv() {
-            sum += n;
-            seen += 1;
-        }
-        (sum, seen)
-    });
+    let consumer = std::thread::spawn(move || summed(&rx));
     let start = Instant::now();
     let producers: Vec<_> = (0..2)
         .map(|_| {
@@ -101,14 +104,7 @@ fn fan_in() -> f64 {
 /// Tells from this thread into a consumer thread.
 fn tells() -> f64 {
     let (tx, rx) = flume::unbounded::<u64>();
-    let consumer = std::thread::spawn(move || {
-        let (mut sum, mut seen) = (0, 0);
-        while let Ok(n) = rx.recv() {
-            sum += n;
-            seen += 1;
-        }
-        (sum, seen)
-    });
+    let consumer = std::thread::spawn(move || summed(&rx));
     let start = Instant::now();
     for n in 0..TELLS {
         tx.send(n).unwrap();

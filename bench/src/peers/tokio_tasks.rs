@@ -188,19 +188,23 @@ fn ring() -> f64 {
     })
 }
 
+/// The consumer task of `fan-in` and `tells`: sums what it receives, and
+/// counts it.
+async fn summed(mut rx: mpsc::UnboundedReceiver<u64>) -> (u64, u64) {
+    let (mut sum, mut seen) = (0, 0);
+    while let Some(n) = rx.recv().await {
+        sum += n;
+        seen += 1;
+    }
+    (sum, seen)
+}
+
 /// Two producer tasks, one consumer task.
 fn fan_in() -> f64 {
     let rt = tokio_runtime();
     rt.block_on(async {
-        let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
-        let consumer = tokio::spawn(async move {
-            let (mut sum, mut seen) = (0, 0);
-            while let Some(n) = rx.recv().await {
-                sum += n;
-                seen += 1;
-            }
-            (sum, seen)
-        });
+        let (tx, rx) = mpsc::unbounded_channel::<u64>();
+        let consumer = tokio::spawn(summed(rx));
         let start = Instant::now();
         for _ in 0..2 {
             let tx = tx.clone();
@@ -216,19 +220,11 @@ fn fan_in() -> f64 {
     })
 }
 
-/// Asks from a plain thread (the bench's main thread), one at a time.
 /// Tells from a plain thread into a task that sums them.
 fn tells() -> f64 {
     let rt = tokio_runtime();
-    let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
-    let consumer = rt.spawn(async move {
-        let (mut sum, mut seen) = (0, 0);
-        while let Some(n) = rx.recv().await {
-            sum += n;
-            seen += 1;
-        }
-        (sum, seen)
-    });
+    let (tx, rx) = mpsc::unbounded_channel::<u64>();
+    let consumer = rt.spawn(summed(rx));
     let start = Instant::now();
     for n in 0..TELLS {
         tx.send(n).unwrap();
@@ -240,6 +236,7 @@ fn tells() -> f64 {
     figure
 }
 
+/// Asks from a plain thread (the bench's main thread), one at a time.
 fn ask() -> f64 {
     let rt = tokio_runtime();
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, oneshot::Sender<u64>)>();
