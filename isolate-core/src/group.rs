@@ -730,10 +730,10 @@ impl IsolateGroup {
     /// [`spawn`](Self::spawn) is faster under load.
     ///
     /// When the group shuts down, each worker drops the state of its pinned
-    /// isolates itself, before its thread exits. If the group is dropped
-    /// while a worker is stuck in a handler past `shutdown_timeout`, the
-    /// state of that worker's pinned isolates is leaked rather than dropped
-    /// on another thread.
+    /// isolates itself, before its thread exits (after the handler it is
+    /// stuck in returns, past a `shutdown_timeout`). A state is never
+    /// dropped on another thread: where that cannot be avoided (its worker
+    /// exited before the isolate was stopped), it is leaked.
     ///
     /// # Examples
     ///

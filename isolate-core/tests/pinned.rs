@@ -259,3 +259,131 @@ fn a_state_that_is_send_may_be_pinned_too() {
     let spinner = group.spawn_pinned(|| Spinner);
     assert_eq!(spinner.spin(4).wait_timeout(PATIENCE), Ok(6));
 }
+
+/// A pinned isolate that can be made to hold its worker, or to keep itself
+/// busy by telling itself to go on.
+#[isolate(pinned)]
+struct Stubborn {
+    me: Option<StubbornPort>,
+    ticks: Rc<std::cell::Cell<u64>>,
+    running: bool,
+}
+
+impl Stubborn {
+    fn new() -> Self {
+        Stubborn {
+            me: None,
+            ticks: Rc::default(),
+            running: false,
+        }
+    }
+}
+
+#[isolate(pinned)]
+impl Stubborn {
+    /// Holds the worker thread: a handler stuck past a shutdown timeout.
+    #[message]
+    fn hold(&mut self, started: SendPort<()>, for_millis: u64) {
+        let _ = started.send(());
+        std::thread::sleep(std::time::Duration::from_millis(for_millis));
+    }
+
+    #[message]
+    fn ticks(&self) -> u64 {
+        self.ticks.get()
+    }
+
+    /// Keeps an ask's reply in a pending `!Send` future, forever.
+    #[message]
+    async fn never(&mut self, started: SendPort<()>) -> u8 {
+        let ticks = Rc::clone(&self.ticks);
+        let mut nobody = ReceivePort::<u8>::new();
+        let _keep = nobody.send_port();
+        let _ = started.send(());
+        let n = nobody.recv_async().await.unwrap_or(0);
+        ticks.set(ticks.get() + 1);
+        n
+    }
+
+    /// Starts telling itself `tick` until `stop`.
+    #[message]
+    fn start(&mut self, me: StubbornPort) {
+        self.running = true;
+        let _ = me.tick();
+        self.me = Some(me);
+    }
+
+    #[message]
+    fn tick(&mut self) {
+        self.ticks.set(self.ticks.get() + 1);
+        if self.running
+            && let Some(me) = &self.me
+        {
+            let _ = me.tick();
+        }
+    }
+
+    #[message]
+    fn stop(&mut self) {
+        self.running = false;
+        self.me = None;
+    }
+}
+
+#[test]
+fn an_ask_queued_behind_a_stuck_handler_fails_after_a_shutdown_timeout() {
+    let group = common::group(1);
+    let stubborn = group.spawn_pinned(Stubborn::new);
+    let mut started = ReceivePort::new();
+    stubborn.hold(started.send_port(), 500).unwrap();
+    started.recv_timeout(PATIENCE).unwrap();
+    // Queued while the handler holds the worker: the isolate will be
+    // notified when the handler returns, after the sweep.
+    let queued = stubborn.ticks();
+    let report = group.shutdown_timeout(std::time::Duration::from_millis(50));
+    assert_eq!(report.still_running.len(), 1, "{report:?}");
+    assert_eq!(queued.wait_timeout(PATIENCE), Err(ReplyError::Dropped));
+}
+
+#[test]
+fn an_ask_held_by_a_pinned_future_fails_when_its_worker_was_stuck_at_shutdown() {
+    let group = common::group(1);
+    let waiting = group.spawn_pinned(Stubborn::new);
+    let holding = group.spawn_pinned(Stubborn::new);
+    let mut started = ReceivePort::new();
+    let held = waiting.never(started.send_port());
+    started.recv_timeout(PATIENCE).unwrap();
+    holding.hold(started.send_port(), 500).unwrap();
+    started.recv_timeout(PATIENCE).unwrap();
+    group.shutdown_timeout(std::time::Duration::from_millis(50));
+    // The worker tears the waiting isolate down, future and all, when the
+    // stuck handler returns: the reply inside the future is dropped.
+    assert_eq!(held.wait_timeout(PATIENCE), Err(ReplyError::Dropped));
+}
+
+#[test]
+fn a_busy_pinned_isolate_does_not_starve_its_worker() {
+    let group = common::group(1);
+    let stubborn = group.spawn_pinned(Stubborn::new);
+    stubborn.start(stubborn.clone()).unwrap();
+    // An ordinary isolate on the same (only) worker still gets its turns.
+    let spinner = group.spawn(Spinner);
+    assert_eq!(spinner.spin(4).wait_timeout(PATIENCE), Ok(6));
+    stubborn.stop().unwrap();
+    assert!(stubborn.ticks().wait_timeout(PATIENCE).unwrap() > 0);
+}
+
+#[test]
+fn a_pinned_spawn_after_shutdown_drops_its_factory() {
+    let group = common::group(1);
+    group.shutdown();
+    let mut dropped = ReceivePort::<String>::new();
+    let port = dropped.send_port();
+    let local = group.spawn_pinned(move || Local::new(Some(port)));
+    assert!(local.report().wait_timeout(PATIENCE).is_err());
+    // The factory (and the port it captured) is gone: nothing can send.
+    assert_eq!(
+        dropped.recv_timeout(PATIENCE),
+        Err(isolate_core::RecvTimeoutError::Disconnected)
+    );
+}

@@ -210,8 +210,12 @@ impl<I: Isolate> Cell<I> {
         });
         trace::spawned(id, &pool.name);
         if !registered {
-            // The group is shutting down: the isolate never starts.
-            cell.shutdown();
+            // The group is shutting down: the isolate never starts. Its core
+            // holds only what the spawner handed in (for a pinned isolate,
+            // the `Send` factory), so this thread may drop it.
+            if cell.state.stop_idle() {
+                cell.teardown_core(true);
+            }
         } else if has_work {
             // Into the LIFO slot when spawned from a worker: a new isolate
             // runs soon after its parent, depth first, which keeps the set of
@@ -561,6 +565,12 @@ impl<I: Isolate> Cell<I> {
     ///
     /// Must only be called by the thread that moved the state to `STOPPED`.
     fn teardown(&self) {
+        self.teardown_core(self.may_touch_core());
+    }
+
+    /// `teardown`, dropping the core's values only if `drop_core` (which
+    /// the caller may pass only when this thread may touch them).
+    fn teardown_core(&self, drop_core: bool) {
         let queued = self.mailbox.close();
         // Forgotten first, so that whoever observes the isolate's values being
         // dropped also sees it gone from the group.
@@ -570,9 +580,9 @@ impl<I: Isolate> Cell<I> {
         // panics must neither stop the others nor, by panicking again during
         // the unwind, abort the process.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(queued)));
-        if self.may_touch_core() {
+        if drop_core {
             // SAFETY: the caller stopped the isolate, so it alone reaches the
-            // core, and it is on the core's home if it has one.
+            // core, and it may touch the core's values (its own guarantee).
             unsafe { Self::drop_core(core) };
         }
         self.pool

@@ -27,10 +27,17 @@ use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 /// work stealing never moves a pinned isolate.
 #[derive(Default)]
 pub(crate) struct Home {
-    queue: crate::sync::Mutex<std::collections::VecDeque<TaskRef>>,
+    queue: crate::sync::Mutex<HomeQueue>,
     /// Its length, readable without the lock: an empty home costs the
     /// worker's loop one load.
     queued: AtomicUsize,
+}
+
+#[derive(Default)]
+struct HomeQueue {
+    tasks: std::collections::VecDeque<TaskRef>,
+    /// Set when the worker exits: nothing will read the queue again.
+    closed: bool,
 }
 
 impl Home {
@@ -38,16 +45,35 @@ impl Home {
         if self.queued.load(Ordering::Acquire) == 0 {
             return None;
         }
-        let task = crate::sync::lock(&self.queue).pop_front();
+        let task = crate::sync::lock(&self.queue).tasks.pop_front();
         if task.is_some() {
             self.queued.fetch_sub(1, Ordering::AcqRel);
         }
         task
     }
 
-    fn push(&self, task: TaskRef) {
-        crate::sync::lock(&self.queue).push_back(task);
+    /// Queues `task`, or gives it back if the home's worker has exited.
+    fn push(&self, task: TaskRef) -> Result<(), TaskRef> {
+        let mut queue = crate::sync::lock(&self.queue);
+        if queue.closed {
+            return Err(task);
+        }
+        queue.tasks.push_back(task);
         self.queued.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// The worker is exiting: refuses what comes from now on and returns
+    /// what was queued.
+    pub(crate) fn close(&self) -> std::collections::VecDeque<TaskRef> {
+        let mut queue = crate::sync::lock(&self.queue);
+        queue.closed = true;
+        self.queued.store(0, Ordering::Release);
+        std::mem::take(&mut queue.tasks)
+    }
+
+    fn is_closed(&self) -> bool {
+        crate::sync::lock(&self.queue).closed
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -217,7 +243,13 @@ impl Pool {
         let Some(queue) = self.homes.get(home) else {
             return;
         };
-        queue.push(task);
+        if let Err(task) = queue.push(task) {
+            // Its worker has exited (the group is shutting down): nothing
+            // will run it, so stop it here, which fails what waits on it.
+            // Off its home, its value (if it was ever built) is left alone.
+            task.shutdown();
+            return;
+        }
         if worker::current_index_of(self) != Some(home) {
             self.idle.unpark(home);
         }
@@ -313,7 +345,20 @@ impl Pool {
         // A worklist, not recursion: tearing one isolate down can wake the
         // next (its last port dropped), which only lands in the injector.
         for task in self.owned.close() {
-            task.shutdown();
+            match task.home() {
+                // A pinned isolate whose worker has not exited (it is still
+                // in a run, past the timeout) goes home: that worker tears
+                // it down, value and all, as it exits.
+                // (A deterministic group has no worker to hand it to.)
+                Some(home)
+                    if self.driver.is_none()
+                        && worker::current_index_of(self) != Some(home)
+                        && self.homes.get(home).is_some_and(|home| !home.is_closed()) =>
+                {
+                    self.send_home(home, task);
+                }
+                _ => task.shutdown(),
+            }
         }
         self.swept.store(true, Ordering::SeqCst);
         self.drain_injector();

@@ -181,8 +181,14 @@ pub(crate) fn main(pool: Arc<Pool>, index: usize, queue: Deque<TaskRef>, parker:
     local.lifo.take();
     while local.queue.pop().is_some() {}
     // Pinned isolates are torn down at home, while this thread still counts
-    // as their worker: their values never leave it.
-    while local.pool.homes[local.index].pop().is_some() {}
+    // as their worker: their values never leave it. The home closes first,
+    // so that what is sent home from now on is stopped by its sender (see
+    // `Pool::send_home`) rather than stranded in a queue nobody reads. What
+    // was queued there includes the pinned isolates that the shutdown sweep
+    // handed over because this worker was still in a run.
+    for task in local.pool.homes[local.index].close() {
+        task.shutdown();
+    }
     for task in local.pool.owned.snapshot() {
         if task.home() == Some(local.index) {
             task.shutdown();
@@ -262,9 +268,6 @@ impl Local {
     /// The next task from this worker's own queue (or, every
     /// [`INJECTOR_INTERVAL`] ticks, from the injector first).
     fn next_local(&self) -> Option<TaskRef> {
-        if let Some(task) = self.pool.homes[self.index].pop() {
-            return Some(task);
-        }
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick.is_multiple_of(INJECTOR_INTERVAL)
@@ -272,7 +275,15 @@ impl Local {
         {
             return Some(task);
         }
-        self.queue.pop()
+        // The home queue and the local queue take turns, so that a busy
+        // pinned isolate (which yields back to its home) cannot starve the
+        // rest of this worker's work, nor the rest its pinned isolates.
+        let home = &self.pool.homes[self.index];
+        if tick.is_multiple_of(2) {
+            home.pop().or_else(|| self.queue.pop())
+        } else {
+            self.queue.pop().or_else(|| home.pop())
+        }
     }
 
     /// Searches again for a bounded time (tens of microseconds), with
