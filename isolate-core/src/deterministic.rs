@@ -63,7 +63,11 @@ pub enum DriveError {
     AlreadyDriving,
     /// The future waits, and nothing can wake it: no isolate can run and no
     /// timer is pending. A deadlock (two isolates awaiting each other, an
-    /// ask to an isolate that never answers) found without hanging.
+    /// ask to an isolate that never answers) found without hanging. Also
+    /// reported when a hundred thousand runs and timer firings pass without the
+    /// future being woken (isolates or an interval timer busy around a
+    /// deadlock); and when the future waits on something outside the group
+    /// (another group, a socket), which the driver cannot see coming.
     Stalled {
         /// The group's seed, to replay it.
         seed: u64,
@@ -132,6 +136,29 @@ impl Wake for Flag {
     }
 }
 
+/// Steps in a row without the driven future being woken after which the
+/// drive counts as stalled, even though isolates or timers keep running
+/// (an interval timer ticking into a deadlock would otherwise spin for
+/// ever).
+const PATIENCE_STEPS: u64 = 100_000;
+
+/// The runnable tasks the driver has taken from the queues. Whatever is
+/// left when the drive ends (the future finished, panicked or stalled) goes
+/// back to the injector, so that the next `block_on` runs it: an isolate
+/// taken from a queue and never run would stay scheduled for good.
+struct Ready<'a> {
+    pool: &'a Pool,
+    tasks: Vec<TaskRef>,
+}
+
+impl Drop for Ready<'_> {
+    fn drop(&mut self) {
+        for task in self.tasks.drain(..) {
+            self.pool.injector.push(task);
+        }
+    }
+}
+
 /// Everything runnable now, in the order the queues hold it.
 fn gather(pool: &Pool, ready: &mut Vec<TaskRef>) {
     loop {
@@ -164,14 +191,19 @@ pub(crate) fn drive<F: Future>(
     let waker = Waker::from(flag.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
-    let mut ready: Vec<TaskRef> = Vec::new();
+    let mut ready = Ready {
+        pool,
+        tasks: Vec::new(),
+    };
+    let mut since_woken = 0u64;
     loop {
-        gather(pool, &mut ready);
+        gather(pool, &mut ready.tasks);
         let woken = flag.0.load(Ordering::Acquire);
-        let choices = ready.len() + usize::from(woken);
-        if choices == 0 {
+        let choices = ready.tasks.len() + usize::from(woken);
+        since_woken += 1;
+        if choices == 0 || since_woken > PATIENCE_STEPS {
             // Nothing to run: time moves on to the next timer, if any.
-            if pool.timers.advance() {
+            if since_woken <= PATIENCE_STEPS && pool.timers.advance() {
                 continue;
             }
             return Err(DriveError::Stalled {
@@ -183,13 +215,14 @@ pub(crate) fn drive<F: Future>(
         // The future is one more candidate: where it resumes among the
         // isolates' runs is part of the interleaving too.
         let pick = driver.rng.usize(..choices);
-        if pick == ready.len() {
+        if pick == ready.tasks.len() {
+            since_woken = 0;
             flag.0.store(false, Ordering::Release);
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                 return Ok(output);
             }
         } else {
-            let task = ready.swap_remove(pick);
+            let task = ready.tasks.swap_remove(pick);
             // As a worker does: a run catches user panics itself; this is
             // the backstop.
             let _ = catch_unwind(AssertUnwindSafe(|| task.run()));

@@ -64,8 +64,9 @@ pub struct IsolateGroup {
 struct Owner {
     pool: Arc<Pool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
-    /// A deterministic group's seed and random choices.
-    driver: Option<Mutex<crate::deterministic::Driver>>,
+    /// A deterministic group's seed and random choices (the seed also
+    /// outside the lock, which a drive holds throughout).
+    driver: Option<(u64, Mutex<crate::deterministic::Driver>)>,
 }
 
 impl Owner {
@@ -172,7 +173,7 @@ impl IsolateGroup {
         let owner = Arc::new(Owner {
             pool,
             threads: Mutex::new(threads),
-            driver: driver.map(Mutex::new),
+            driver: driver.map(|driver| (driver.seed(), Mutex::new(driver))),
         });
         let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&owner) as _;
         let _ = owner.pool.owner.set(weak);
@@ -215,11 +216,7 @@ impl IsolateGroup {
 
     /// The seed of a deterministic group; `None` for any other.
     pub fn seed(&self) -> Option<u64> {
-        let driver = self.owner.driver.as_ref()?;
-        Some(match driver.lock() {
-            Ok(driver) => driver.seed(),
-            Err(poisoned) => poisoned.into_inner().seed(),
-        })
+        self.owner.driver.as_ref().map(|(seed, _)| *seed)
     }
 
     /// Drives a deterministic group until `future` completes: polls it on
@@ -246,7 +243,7 @@ impl IsolateGroup {
         future: F,
     ) -> Result<F::Output, crate::deterministic::DriveError> {
         use crate::deterministic::DriveError;
-        let Some(driver) = &self.owner.driver else {
+        let Some((_, driver)) = &self.owner.driver else {
             return Err(DriveError::NotDeterministic);
         };
         if self.owner.pool.driver != Some(std::thread::current().id()) {

@@ -105,7 +105,13 @@ impl Timers {
         let queue = &self.queue.0;
         let mut guard = lock(queue);
         while let Some(Reverse((deadline, id))) = guard.due.pop() {
-            if !guard.entries.contains_key(&id) {
+            let live = guard
+                .entries
+                .get(&id)
+                .is_some_and(|entry| !entry.cancelled.load(Ordering::Acquire));
+            if !live {
+                // A cancelled timer moves neither the clock nor the drive.
+                guard.entries.remove(&id);
                 continue;
             }
             {

@@ -229,3 +229,49 @@ fn pinned_isolates_and_current_work_in_a_deterministic_group() {
         assert_eq!(local.sibling_count().await, Ok(Some(1)));
     });
 }
+
+#[test]
+fn block_on_twice_loses_no_isolate_that_was_ready_when_the_first_ended() {
+    for seed in 0..100 {
+        let group = IsolateGroup::deterministic(seed);
+        let a = group.spawn(Account::default());
+        let b = group.spawn(Account::default());
+        group
+            .block_on(async {
+                a.deposit(1).unwrap();
+                b.balance().await.unwrap()
+            })
+            .unwrap();
+        // `a` may not have run yet: the second drive must still run it.
+        assert_eq!(group.block_on(a.balance()), Ok(Ok(1)), "seed {seed}");
+    }
+}
+
+#[test]
+fn an_interval_ticking_into_a_deadlock_is_reported_as_stalled() {
+    let group = IsolateGroup::deterministic(5);
+    let ticks = ReceivePort::<()>::new();
+    let _interval = group.send_interval(&ticks.send_port(), Duration::from_millis(1), ());
+    let mut never = ReceivePort::<u8>::new();
+    let _keep = never.send_port();
+    let stalled = group.block_on(async { never.recv_async().await });
+    assert!(
+        matches!(stalled, Err(DriveError::Stalled { seed: 5, .. })),
+        "{stalled:?}"
+    );
+}
+
+#[test]
+fn a_drive_nested_in_another_restores_the_outer_group() {
+    let outer = IsolateGroup::deterministic(1);
+    let inner = IsolateGroup::deterministic(2);
+    let seeds = outer
+        .block_on(async {
+            let before = IsolateGroup::current().and_then(|group| group.seed());
+            let nested = inner.block_on(async { IsolateGroup::current().and_then(|g| g.seed()) });
+            let after = IsolateGroup::current().and_then(|group| group.seed());
+            (before, nested, after)
+        })
+        .unwrap();
+    assert_eq!(seeds, (Some(1), Ok(Some(2)), Some(1)));
+}

@@ -387,3 +387,50 @@ fn a_pinned_spawn_after_shutdown_drops_its_factory() {
         Err(isolate_core::RecvTimeoutError::Disconnected)
     );
 }
+
+/// A link in a chain of pinned isolates, each holding the next one's port.
+#[isolate(pinned)]
+struct Link {
+    _next: Option<LinkPort>,
+    _local: Rc<()>,
+}
+
+#[isolate(pinned)]
+impl Link {
+    #[message]
+    fn ping(&self) {}
+}
+
+#[test]
+fn a_long_chain_of_pinned_isolates_shuts_down_without_deep_recursion() {
+    let group = common::group(1);
+    let mut next: Option<LinkPort> = None;
+    for _ in 0..20_000 {
+        let held = next.take();
+        next = Some(group.spawn_pinned(move || Link {
+            _next: held,
+            _local: Rc::new(()),
+        }));
+    }
+    let head = next.unwrap();
+    head.ping().unwrap();
+    // Stopping each link drops the next one's last port, which wakes it:
+    // the worker must stop them in a loop, not one inside the other.
+    drop(head);
+    group.shutdown();
+    assert_eq!(group.len(), 0);
+}
+
+#[test]
+fn a_pinned_state_in_a_deterministic_group_is_dropped_when_the_group_is() {
+    let group = IsolateGroup::deterministic(4);
+    let mut dropped = ReceivePort::new();
+    let port = dropped.send_port();
+    let local = group.spawn_pinned(move || Local::new(Some(port)));
+    let built_on = group.block_on(local.report()).unwrap().unwrap().0;
+    // Its last port goes while nothing drives the group: the wake-up waits
+    // in the group's home queue, until the group itself is dropped.
+    drop(local);
+    drop(group);
+    assert_eq!(dropped.recv_timeout(PATIENCE), Ok(built_on));
+}

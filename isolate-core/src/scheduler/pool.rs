@@ -245,9 +245,8 @@ impl Pool {
         };
         if let Err(task) = queue.push(task) {
             // Its worker has exited (the group is shutting down): nothing
-            // will run it, so stop it here, which fails what waits on it.
-            // Off its home, its value (if it was ever built) is left alone.
-            task.shutdown();
+            // will run it, so it is stopped, which fails what waits on it.
+            worker::orphaned(self, home, task);
             return;
         }
         if worker::current_index_of(self) != Some(home) {
@@ -362,6 +361,12 @@ impl Pool {
         }
         self.swept.store(true, Ordering::SeqCst);
         self.drain_injector();
+        if self.driver.is_some() {
+            // A deterministic group has no worker to close its one home:
+            // what is queued there would keep the pool alive (a cycle
+            // through the queued cells) and never be stopped.
+            worker::close_home(self, 0);
+        }
         self.registry.clear();
         (running, stuck)
     }

@@ -51,21 +51,71 @@ thread_local! {
     static NO_BLOCKING: Cell<bool> = const { Cell::new(false) };
     /// The deterministic group this thread is driving, inside `block_on`.
     static DRIVING: RefCell<Option<Arc<Pool>>> = const { RefCell::new(None) };
+    /// Pinned isolates sent home while this thread was closing that home
+    /// (see `close_home`): stopped by its loop, not recursively.
+    static ORPHANS: RefCell<Vec<TaskRef>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A pinned isolate was sent to a closed home. On that home's own thread
+/// (which is closing it) it joins the closing loop's worklist: stopping
+/// one isolate can wake the next, and stopping it here, recursively, would
+/// overflow the stack on a long chain of ports. Elsewhere it is stopped at
+/// once (its value, if built, left alone: see `Cell::teardown`).
+pub(crate) fn orphaned(pool: &Pool, home: usize, task: TaskRef) {
+    if current_index_of(pool) == Some(home)
+        && ORPHANS
+            .try_with(|orphans| orphans.borrow_mut().push(task.clone()))
+            .is_ok()
+    {
+        return;
+    }
+    task.shutdown();
+}
+
+/// Closes home `index` of `pool` and stops, on this thread (its worker),
+/// every pinned isolate homed there: those queued, those in the group's
+/// list, and those woken while this runs.
+pub(crate) fn close_home(pool: &Pool, index: usize) {
+    let Some(home) = pool.homes.get(index) else {
+        return;
+    };
+    let mut work: Vec<TaskRef> = home.close().into();
+    work.extend(
+        pool.owned
+            .snapshot()
+            .into_iter()
+            .filter(|task| task.home() == Some(index)),
+    );
+    loop {
+        while let Some(task) = work.pop() {
+            task.shutdown();
+        }
+        let orphans = ORPHANS
+            .try_with(|orphans| std::mem::take(&mut *orphans.borrow_mut()))
+            .unwrap_or_default();
+        if orphans.is_empty() {
+            return;
+        }
+        work = orphans;
+    }
 }
 
 /// Makes the calling thread act as `pool`'s one worker until the guard is
 /// dropped: `IsolateGroup::current()` finds the group, and blocking waits
 /// are refused (they would wait for isolates that only this thread runs).
 pub(crate) fn drive(pool: Arc<Pool>) -> impl Drop {
-    struct Driving(bool);
+    /// What was there before, put back when the drive ends (a drive may
+    /// nest: a test driving one deterministic group inside another's).
+    struct Driving(Option<Arc<Pool>>, bool);
     impl Drop for Driving {
         fn drop(&mut self) {
-            let _ = DRIVING.try_with(|driving| driving.borrow_mut().take());
-            let _ = NO_BLOCKING.try_with(|flag| flag.set(self.0));
+            let previous = self.0.take();
+            let _ = DRIVING.try_with(|driving| *driving.borrow_mut() = previous);
+            let _ = NO_BLOCKING.try_with(|flag| flag.set(self.1));
         }
     }
-    DRIVING.with(|driving| *driving.borrow_mut() = Some(pool));
-    Driving(NO_BLOCKING.with(|flag| flag.replace(true)))
+    let previous = DRIVING.with(|driving| driving.borrow_mut().replace(pool));
+    Driving(previous, NO_BLOCKING.with(|flag| flag.replace(true)))
 }
 
 /// Whether the calling thread is a worker or the timer thread of some
@@ -182,18 +232,11 @@ pub(crate) fn main(pool: Arc<Pool>, index: usize, queue: Deque<TaskRef>, parker:
     while local.queue.pop().is_some() {}
     // Pinned isolates are torn down at home, while this thread still counts
     // as their worker: their values never leave it. The home closes first,
-    // so that what is sent home from now on is stopped by its sender (see
-    // `Pool::send_home`) rather than stranded in a queue nobody reads. What
-    // was queued there includes the pinned isolates that the shutdown sweep
-    // handed over because this worker was still in a run.
-    for task in local.pool.homes[local.index].close() {
-        task.shutdown();
-    }
-    for task in local.pool.owned.snapshot() {
-        if task.home() == Some(local.index) {
-            task.shutdown();
-        }
-    }
+    // so that what is sent home from now on is stopped (see `orphaned`)
+    // rather than stranded in a queue nobody reads. What was queued there
+    // includes the pinned isolates that the shutdown sweep handed over
+    // because this worker was still in a run.
+    close_home(&local.pool, local.index);
     CURRENT.with(|current| current.borrow_mut().take());
     local.pool.worker_exited(local.index);
 }
