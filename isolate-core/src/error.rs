@@ -360,6 +360,18 @@ pub enum ReplyError {
     /// [`Reply::wait`](crate::Reply::wait) was called on a worker thread of an
     /// isolate group.
     BlockingInIsolate,
+    /// The ask went through a network transport (such as `isolate-nats`)
+    /// and nobody listens at the port's address: the isolate behind it, or
+    /// its whole process, is gone. The request was not handled.
+    NoResponder,
+    /// The ask went through a network transport, and the connection to it
+    /// was lost before the answer came: the request may or may not have
+    /// been handled.
+    Disconnected,
+    /// The ask went through a network transport, and the request or its
+    /// answer could not be decoded at the other end (the two programs
+    /// disagree on the types). No handler saw a garbled value.
+    Undeliverable,
 }
 
 impl fmt::Display for ReplyError {
@@ -371,6 +383,19 @@ impl fmt::Display for ReplyError {
             ),
             ReplyError::Timeout(after) => write!(f, "no reply within {after:?}"),
             ReplyError::BlockingInIsolate => f.write_str(BLOCKING_HINT),
+            ReplyError::NoResponder => f.write_str(
+                "no reply: nobody listens at this port's address any more (its isolate or \
+                 its process has gone); look the name up again",
+            ),
+            ReplyError::Disconnected => f.write_str(
+                "no reply: the connection to the messaging server was lost before the answer \
+                 came; the request may or may not have been handled",
+            ),
+            ReplyError::Undeliverable => f.write_str(
+                "no reply: the request or its answer could not be decoded at the other end \
+                 (are both programs built from the same source?); the error listeners have \
+                 the details",
+            ),
         }
     }
 }
@@ -415,7 +440,18 @@ pub enum RemoteErrorKind {
 }
 
 impl RemoteError {
-    pub(crate) fn new(kind: RemoteErrorKind, message: impl Into<String>) -> Self {
+    /// An error of `kind`, saying `message`: for transports (such as
+    /// `isolate-nats`) that report to error listeners as `spawn_uri` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::{RemoteError, RemoteErrorKind};
+    ///
+    /// let error = RemoteError::new(RemoteErrorKind::Undeliverable, "garbled");
+    /// assert_eq!(error.message(), "garbled");
+    /// ```
+    pub fn new(kind: RemoteErrorKind, message: impl Into<String>) -> Self {
         RemoteError {
             kind,
             message: message.into(),

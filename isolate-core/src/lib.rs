@@ -142,6 +142,8 @@ mod supervisor;
 mod sync;
 mod timer;
 mod trace;
+#[cfg(all(unix, feature = "process"))]
+pub mod transport;
 
 pub mod prelude;
 

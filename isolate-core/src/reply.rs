@@ -29,7 +29,9 @@ use crate::scheduler::worker;
 /// ```
 #[must_use = "a Reply does nothing unless waited for or awaited"]
 pub struct Reply<T> {
-    receiver: oneshot::Receiver<T>,
+    /// `Err` only from a transport that knows why an ask failed (see
+    /// [`ReplySender::fail`]); a dropped sender is `Dropped` as ever.
+    receiver: oneshot::Receiver<Result<T, ReplyError>>,
     /// The send of the request, when it could not go out at once (an ask
     /// to a full bounded mailbox). Driven to its end before the answer is
     /// awaited, so that a wait's timeout covers the wait for room too.
@@ -64,7 +66,7 @@ pub struct ReplySender<T> {
 /// Where an answer goes: to a [`Reply`] in this process, or through a
 /// connection to one in another.
 pub(crate) enum Route<T> {
-    Local(oneshot::Sender<T>),
+    Local(oneshot::Sender<Result<T, ReplyError>>),
     /// Boxed twice to stay one pointer wide: remote asks are rare, and the
     /// size of every ask's message counts.
     #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
@@ -145,7 +147,7 @@ impl<T> Reply<T> {
             return Err(ReplyError::BlockingInIsolate);
         }
         self.finish_sending(None);
-        self.receiver.recv().map_err(|_| ReplyError::Dropped)
+        self.receiver.recv().unwrap_or(Err(ReplyError::Dropped))
     }
 
     /// Blocks the thread for at most `timeout`.
@@ -176,10 +178,11 @@ impl<T> Reply<T> {
         let left = deadline.map_or(timeout, |deadline| {
             deadline.saturating_duration_since(Instant::now())
         });
-        self.receiver.recv_timeout(left).map_err(|e| match e {
-            oneshot::RecvTimeoutError::Timeout => ReplyError::Timeout(timeout),
-            oneshot::RecvTimeoutError::Disconnected => ReplyError::Dropped,
-        })
+        match self.receiver.recv_timeout(left) {
+            Ok(answer) => answer,
+            Err(oneshot::RecvTimeoutError::Timeout) => Err(ReplyError::Timeout(timeout)),
+            Err(oneshot::RecvTimeoutError::Disconnected) => Err(ReplyError::Dropped),
+        }
     }
 
     /// Takes the answer if it has arrived, without waiting; otherwise gives
@@ -200,7 +203,8 @@ impl<T> Reply<T> {
             return Err(Ok(self));
         }
         match self.receiver.try_recv() {
-            Ok(value) => Ok(value),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(Err(error)),
             Err(oneshot::TryRecvError::Empty) => Err(Ok(self)),
             Err(oneshot::TryRecvError::Disconnected) => Err(Err(ReplyError::Dropped)),
         }
@@ -216,7 +220,7 @@ impl<T> Future for Reply<T> {
         }
         Pin::new(&mut self.receiver)
             .poll(cx)
-            .map(|result| result.map_err(|_| ReplyError::Dropped))
+            .map(|result| result.unwrap_or(Err(ReplyError::Dropped)))
     }
 }
 
@@ -247,9 +251,26 @@ impl<T> ReplySender<T> {
     pub fn send(self, value: T) {
         match self.route.take() {
             Some(Route::Local(sender)) => {
-                let _ = sender.send(value);
+                let _ = sender.send(Ok(value));
             }
             Some(Route::Remote(remote)) => (*remote).send(value),
+            None => {}
+        }
+    }
+
+    /// Fails the ask with `error` instead of answering it: for a transport
+    /// that knows why no answer will come (nobody listens, the connection
+    /// dropped), so that the asker reads the reason rather than
+    /// [`ReplyError::Dropped`]. An ask that came from another process
+    /// through `spawn_uri` is dropped instead: its connection says
+    /// `Dropped` only.
+    #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
+    pub(crate) fn fail(self, error: ReplyError) {
+        match self.route.take() {
+            Some(Route::Local(sender)) => {
+                let _ = sender.send(Err(error));
+            }
+            Some(Route::Remote(remote)) => drop(remote),
             None => {}
         }
     }

@@ -96,8 +96,9 @@ mod child;
 mod error;
 pub mod frame;
 mod peer;
+pub(crate) mod scope;
 mod serve;
-mod wire;
+pub(crate) mod wire;
 
 use std::fmt;
 use std::process::ExitStatus;
@@ -108,6 +109,7 @@ pub use error::{Mismatch, ServeError, SpawnUriError};
 pub use serve::serve;
 
 pub(crate) use child::spawn;
+pub(crate) use peer::type_hash;
 
 /// The environment variable that tells a child where its parent listens.
 const SOCKET_ENV: &str = "ISOLATE_CORE_SOCKET";

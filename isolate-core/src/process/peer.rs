@@ -12,7 +12,6 @@
 //! resolves with an error.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
@@ -25,6 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::frame::{self, Frame, FrameError, FrameReader, Ids};
+use super::scope::{self, Scope};
 use crate::error::{RemoteError, RemoteErrorKind, SendError, TrySendError};
 use crate::port::{Inbox, SendPort};
 use crate::reply::{RemoteReply, ReplySender, Route};
@@ -318,9 +318,9 @@ impl Peer {
             }
         };
         drop(refused);
-        CONTEXT.with(|context| {
-            if let Some(top) = context.borrow_mut().last_mut() {
-                top.exported.push(id);
+        scope::with_innermost(|scope| {
+            if let Some(Scope::Peer { exported, .. }) = scope {
+                exported.push(id);
             }
         });
         id
@@ -637,45 +637,25 @@ fn read_loop(peer: Arc<Peer>, mut reader: FrameReader<UnixStream>) {
 
 // --- the serde context ----------------------------------------------------
 
-/// A frame being encoded or decoded on this thread.
-struct Context {
-    peer: Arc<Peer>,
-    /// The ids exported while encoding it.
-    exported: Vec<u64>,
-}
-
-thread_local! {
-    /// The frames being encoded or decoded on this thread, innermost last
-    /// (a port's drop can encode a frame for another connection).
-    static CONTEXT: RefCell<Vec<Context>> = const { RefCell::new(Vec::new()) };
-}
-
 /// Runs `f` with `peer` as the connection that ports are exported to and
 /// imported from; returns what it exported too.
 fn within<R>(peer: &Arc<Peer>, f: impl FnOnce() -> R) -> (R, Vec<u64>) {
-    /// Pops the context if `f` panics.
-    struct Pop;
-    impl Drop for Pop {
-        fn drop(&mut self) {
-            CONTEXT.with(|context| context.borrow_mut().pop());
-        }
+    let scope = Scope::Peer {
+        peer: peer.clone(),
+        exported: Vec::new(),
+    };
+    match scope::within(scope, f) {
+        (result, Scope::Peer { exported, .. }) => (result, exported),
+        (result, Scope::Transport(_)) => (result, Vec::new()),
     }
-    CONTEXT.with(|context| {
-        context.borrow_mut().push(Context {
-            peer: peer.clone(),
-            exported: Vec::new(),
-        })
-    });
-    let guard = Pop;
-    let result = f();
-    std::mem::forget(guard);
-    let top = CONTEXT.with(|context| context.borrow_mut().pop());
-    (result, top.map(|top| top.exported).unwrap_or_default())
 }
 
 /// The connection a port being (de)serialized crosses, if any.
 pub(crate) fn current() -> Option<Arc<Peer>> {
-    CONTEXT.with(|context| context.borrow().last().map(|top| top.peer.clone()))
+    scope::with_innermost(|scope| match scope {
+        Some(Scope::Peer { peer, .. }) => Some(peer.clone()),
+        _ => None,
+    })
 }
 
 /// A port as it crosses: the id its exporter gave it, and whether it is

@@ -15,6 +15,10 @@ use crate::port::SendPort;
 use crate::reply::ReplySender;
 use crate::sendable::Immutable;
 use crate::shared::Shared;
+use crate::transport;
+
+/// What a [`ReplySender`] crossing a transport is on the wire.
+const REPLY_MARK: u8 = 0xA5;
 
 const NO_CONNECTION: &str = "ports and reply senders can be serialized only inside a message \
      sent to another process (through a port that `spawn_uri` or `serve` gave); to store or \
@@ -31,6 +35,9 @@ where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if transport::is_current() {
+            return Err(S::Error::custom(transport::refuse_port()));
+        }
         let peer = connection(S::Error::custom)?;
         peer.export_port(self).serialize(serializer)
     }
@@ -41,6 +48,9 @@ where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if transport::is_current() {
+            return Err(D::Error::custom(transport::refuse_port()));
+        }
         let wire = WirePort::deserialize(deserializer)?;
         let peer = connection(D::Error::custom)?;
         peer.import_port(wire).map_err(D::Error::custom)
@@ -54,6 +64,12 @@ where
     /// Moves the capability to answer into the connection: the sender left
     /// behind answers nobody (it is dropped with the message it was in).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if transport::is_current() {
+            // The transport carries the answer its own way (NATS: a reply
+            // subject); the bytes only say that there is one.
+            transport::export_reply(self).map_err(S::Error::custom)?;
+            return REPLY_MARK.serialize(serializer);
+        }
         let peer = connection(S::Error::custom)?;
         let route = self
             .take_route()
@@ -67,6 +83,15 @@ where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if transport::is_current() {
+            if u8::deserialize(deserializer)? != REPLY_MARK {
+                return Err(D::Error::invalid_value(
+                    serde::de::Unexpected::Other("a byte"),
+                    &"the mark of a ReplySender",
+                ));
+            }
+            return transport::import_reply().map_err(D::Error::custom);
+        }
         let wire = WirePort::deserialize(deserializer)?;
         let peer = connection(D::Error::custom)?;
         peer::import_reply(&peer, wire).map_err(D::Error::custom)

@@ -1,0 +1,77 @@
+//! Isolate groups across processes and machines, over [NATS].
+//!
+//! A [`RemoteGroup`] is one process's membership of a named group. A member
+//! publishes the ports of its own isolates under names, and any member
+//! looks a name up and gets a port of the isolate's own type
+//! (`CounterPort`), whose tells and asks cross the network:
+//!
+//! - a registered port is a NATS subject, served by its member;
+//! - a tell is a NATS message on that subject, an ask a NATS request with
+//!   a reply subject and a timeout;
+//! - the names live in a JetStream key-value bucket, so a member that joins
+//!   late finds them, and a member that leaves takes its names with it.
+//!
+//! Messages are encoded with the same serde codec as
+//! [`spawn_uri`](isolate_core::IsolateGroup::spawn_uri) (postcard), and
+//! carry their type's [fingerprint](isolate_core::transport::fingerprint):
+//! the receiver checks it before decoding, so a message of another type, or
+//! garbage, is an error at the receiver and never reaches a handler.
+//!
+//! # What is delivered, and what may be lost
+//!
+//! NATS delivers a message at most once, and so does this crate. Within
+//! that:
+//!
+//! - **Order.** The messages of one member to one port arrive in the order
+//!   they were sent, tells and asks alike (one connection, one subject, one
+//!   queue).
+//! - **Tells** are lost without a word when nobody serves the port (its
+//!   member is gone), when the connection is down for longer than the
+//!   client's reconnect buffer holds, or when the receiving member falls so
+//!   far behind that the server drops messages for it (a NATS "slow
+//!   consumer"). Ask when you must know.
+//! - **Asks** always end: with the answer, or with an error that says why.
+//!   [`ReplyError::NoResponder`](isolate_core::ReplyError::NoResponder) when
+//!   nobody serves the port (the request was not handled);
+//!   [`ReplyError::Timeout`](isolate_core::ReplyError::Timeout) after the
+//!   ask timeout; [`ReplyError::Disconnected`](isolate_core::ReplyError::Disconnected)
+//!   when this member's connection drops while the ask waits;
+//!   [`ReplyError::Undeliverable`](isolate_core::ReplyError::Undeliverable)
+//!   when either side could not decode. After a timeout or a disconnect the
+//!   request may or may not have been handled: make handlers that may be
+//!   retried idempotent.
+//! - **Reconnects** are the client library's: it reconnects for ever, to
+//!   any server of the cluster, and sends what was queued meanwhile.
+//!
+//! A [`SendPort`](isolate_core::SendPort) cannot travel inside a message
+//! over NATS (encoding fails with an error that says so): register the
+//! port under a name and send the name.
+//!
+//! # Examples
+//!
+//! See [`RemoteGroup`], and the `cluster_wordfreq` example.
+//!
+//! [NATS]: https://nats.io
+#![deny(missing_docs)]
+
+mod call;
+mod envelope;
+mod error;
+mod group;
+mod link;
+mod names;
+mod proxy;
+mod serve;
+
+pub use call::Call;
+pub use error::Error;
+pub use group::{RemoteGroup, RemoteGroupBuilder};
+
+/// The guide's chapter on this crate, compiled as a doctest so that it
+/// cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/src/nats.md")]
+pub struct GuideChapter;
+
+/// The transport's name in isolate-core's error messages.
+const NATS: &str = "NATS";
