@@ -15,6 +15,7 @@
 
 mod chart;
 mod peers;
+mod nats;
 mod process;
 
 use std::process::Command;
@@ -86,6 +87,10 @@ const MATRIX: &[(&str, &str)] = &[
         "ns per new group (threads started) with one isolate spawned",
     ),
     ("round-trip", "ns per ask of a u64 from a plain thread"),
+    (
+        "asks-in-flight",
+        "ns per ask of a u64, 1,000 in flight from a plain thread",
+    ),
     ("throughput", "ns per tell of a u64, 1,000,000 streamed"),
     ("round-trip-1mib", "µs per ask carrying a 1 MiB Vec<u8>"),
     (

@@ -1,5 +1,6 @@
-//! Cross-process round trips (`spawn_uri`) beside the same asks inside one
-//! group. The child is this binary, run as `isolate-bench --serve`.
+//! Cross-process round trips (`spawn_uri`) and asks through a local
+//! `nats-server` (`isolate-nats`) beside the same asks inside one group.
+//! The `spawn_uri` child is this binary, run as `isolate-bench --serve`.
 
 use std::time::Instant;
 
@@ -15,8 +16,13 @@ pub struct InGroup;
 /// The `Echo` isolate in a child process (`spawn_uri`).
 pub struct Process;
 
+/// The `Echo` isolate registered in a remote group, looked up by another
+/// member: every message goes through a `nats-server` on loopback.
+pub struct Nats;
+
 const WORKLOADS: &[&str] = &[
     "round-trip",
+    "asks-in-flight",
     "throughput",
     "round-trip-1mib",
     "round-trip-1mib-bytes",
@@ -25,6 +31,7 @@ const WORKLOADS: &[&str] = &[
 fn run(framework: &str, workload: &str) -> f64 {
     match workload {
         "round-trip" => round_trip(framework),
+        "asks-in-flight" => asks_in_flight(framework),
         "throughput" => throughput(framework),
         "round-trip-1mib" => megabyte(framework),
         "round-trip-1mib-bytes" => megabyte_bytes(framework),
@@ -57,6 +64,20 @@ impl Peer for Process {
 
     fn run(&self, workload: &str) -> f64 {
         run("process", workload)
+    }
+}
+
+impl Peer for Nats {
+    fn name(&self) -> &'static str {
+        "nats"
+    }
+
+    fn workloads(&self) -> &'static [&'static str] {
+        WORKLOADS
+    }
+
+    fn run(&self, workload: &str) -> f64 {
+        run("nats", workload)
     }
 }
 
@@ -105,21 +126,33 @@ pub fn serve() {
     process::serve(|group: &IsolateGroup, (): ()| group.spawn(Echo { total: 0 })).expect("served");
 }
 
-/// An `Echo` in this group, or in a child process; the handle keeps the
-/// child alive.
-fn echo(framework: &str) -> (IsolateGroup, EchoPort, Option<ProcessIsolate<EchoPort>>) {
+/// What keeps the far end of an `Echo` alive: a child process, or a NATS
+/// server and the member that serves it.
+enum Far {
+    Here,
+    Child(#[allow(dead_code)] ProcessIsolate<EchoPort>),
+    Nats(#[allow(dead_code)] crate::nats::Served),
+}
+
+/// An `Echo` in this group, in a child process, or behind NATS.
+fn echo(framework: &str) -> (IsolateGroup, EchoPort, Far) {
     let group = IsolateGroup::new();
     match framework {
         "in-group" => {
             let port = group.spawn(Echo { total: 0 });
-            (group, port, None)
+            (group, port, Far::Here)
         }
         "process" => {
             let me = std::env::current_exe().expect("own path");
             let child: ProcessIsolate<EchoPort> =
                 group.spawn_uri(me, ["--serve"], ()).expect("child serves");
             let port = child.port().clone();
-            (group, port, Some(child))
+            (group, port, Far::Child(child))
+        }
+        "nats" => {
+            let served = crate::nats::serve(group.spawn(Echo { total: 0 }));
+            let port = served.port.clone();
+            (group, port, Far::Nats(served))
         }
         other => panic!("unknown framework {other}"),
     }
@@ -127,11 +160,11 @@ fn echo(framework: &str) -> (IsolateGroup, EchoPort, Option<ProcessIsolate<EchoP
 
 /// ns per ask of a `u64`, one at a time, from a plain thread.
 fn round_trip(framework: &str) -> f64 {
-    let (_group, port, _child) = echo(framework);
-    let asks: u64 = if framework == "process" {
-        20_000
-    } else {
+    let (_group, port, _far) = echo(framework);
+    let asks: u64 = if framework == "in-group" {
         200_000
+    } else {
+        20_000
     };
     for n in 0..1_000 {
         assert_eq!(port.echo(n).wait(), Ok(n));
@@ -143,9 +176,32 @@ fn round_trip(framework: &str) -> f64 {
     start.elapsed().as_nanos() as f64 / asks as f64
 }
 
+/// ns per ask of a `u64` with 1,000 asks in flight at once, from a plain
+/// thread: what pipelining buys over one ask at a time.
+fn asks_in_flight(framework: &str) -> f64 {
+    let (_group, port, _far) = echo(framework);
+    let (rounds, window) = if framework == "in-group" {
+        (200u64, 1_000u64)
+    } else {
+        (20, 1_000)
+    };
+    let round = |base: u64| {
+        let replies: Vec<_> = (0..window).map(|n| port.echo(base + n)).collect();
+        for (n, reply) in replies.into_iter().enumerate() {
+            assert_eq!(reply.wait(), Ok(base + n as u64));
+        }
+    };
+    round(0);
+    let start = Instant::now();
+    for r in 0..rounds {
+        round(r * window);
+    }
+    start.elapsed().as_nanos() as f64 / (rounds * window) as f64
+}
+
 /// ns per tell of a `u64`, streamed, until the last is handled.
 fn throughput(framework: &str) -> f64 {
-    let (_group, port, _child) = echo(framework);
+    let (_group, port, _far) = echo(framework);
     let tells: u64 = 1_000_000;
     assert_eq!(port.total().wait(), Ok(0));
     let start = Instant::now();
@@ -159,7 +215,7 @@ fn throughput(framework: &str) -> f64 {
 /// µs per ask carrying a 1 MiB `Vec<u8>` (moved within a group, copied
 /// between processes).
 fn megabyte(framework: &str) -> f64 {
-    let (_group, port, _child) = echo(framework);
+    let (_group, port, _far) = echo(framework);
     let asks = 200;
     let buffer = vec![7u8; 1 << 20];
     assert_eq!(port.len(buffer.clone()).wait(), Ok(1 << 20));
@@ -172,7 +228,7 @@ fn megabyte(framework: &str) -> f64 {
 
 /// As [`megabyte`], with the buffer in a `serde_bytes` wrapper.
 fn megabyte_bytes(framework: &str) -> f64 {
-    let (_group, port, _child) = echo(framework);
+    let (_group, port, _far) = echo(framework);
     let asks = 200;
     let buffer = Bytes(vec![7u8; 1 << 20]);
     assert_eq!(port.len_bytes(buffer.clone()).wait(), Ok(1 << 20));

@@ -249,33 +249,35 @@ impl<T: fmt::Debug> fmt::Debug for Decoded<T> {
 /// # Errors
 ///
 /// A [`CodecError`] for bytes that are not exactly one `T` (never a panic),
-/// and for a `T` that holds a [`ReplySender`] when `answer` is `None`. The
-/// asker then hears of it: `answer` is failed with
-/// [`AnswerFailure::Undeliverable`].
+/// and for a `T` that holds a [`ReplySender`] when `answer` is `None`.
+/// When decoding fails and an `answer` was given, the asker hears of it:
+/// the answer is failed with [`AnswerFailure::Undeliverable`].
 pub fn decode<T: DeserializeOwned>(
     transport: &'static str,
     bytes: &[u8],
     answer: Option<Box<dyn Answer>>,
 ) -> Result<Decoded<T>, CodecError> {
     let scope = Current::Transport(Scope::new(transport, answer));
-    let (decoded, scope) = scope::within(scope, || postcard::take_from_bytes::<T>(bytes));
+    // Trailing bytes are refused inside the scope: the value (and a reply
+    // sender in it) is dropped there, which gives the way back to the scope
+    // so that the asker hears "undeliverable", not "dropped".
+    let (decoded, scope) = scope::within(scope, || {
+        postcard::take_from_bytes::<T>(bytes).map(|(value, rest)| match rest {
+            [] => Ok(value),
+            _ => Err(rest.len()),
+        })
+    });
     let (unused, failure) = match scope {
         Current::Transport(scope) => (scope.answer, scope.failure),
         Current::Peer { .. } => (None, None),
     };
     let what = std::any::type_name::<T>();
     let error = match decoded {
-        Ok((value, [])) => return Ok(Decoded { value, unused }),
-        Ok((value, rest)) => {
-            // Dropped first: its reply sender gives the way back to the
-            // scope no more, so `unused` is all there is.
-            drop(value);
-            CodecError::new(format!(
-                "could not decode a `{what}` from {transport}: {} bytes left over (do both \
-                 programs define the type alike?)",
-                rest.len()
-            ))
-        }
+        Ok(Ok(value)) => return Ok(Decoded { value, unused }),
+        Ok(Err(left_over)) => CodecError::new(format!(
+            "could not decode a `{what}` from {transport}: {left_over} bytes left over (do both \
+             programs define the type alike?)"
+        )),
         Err(error) => CodecError::new(format!(
             "could not decode a `{what}` from {transport}: {}",
             failure.unwrap_or_else(|| error.to_string())
@@ -446,13 +448,16 @@ impl<T> Drop for Answering<T> {
         let Some(answer) = self.answer.take() else {
             return;
         };
-        let unclaimed = scope::with_innermost(|scope| match scope {
-            Some(Current::Transport(scope)) if scope.id == self.scope && scope.answer.is_none() => {
+        let id = self.scope;
+        let unclaimed = scope::try_with_innermost(answer, |answer, scope| match scope {
+            Some(Current::Transport(scope)) if scope.id == id && scope.answer.is_none() => {
                 scope.answer = Some(answer);
                 None
             }
             _ => Some(answer),
-        });
+        })
+        // During the thread's teardown there is no scope to give it to.
+        .unwrap_or_else(Some);
         if let Some(answer) = unclaimed {
             answer.fail(AnswerFailure::Dropped);
         }
@@ -517,14 +522,47 @@ pub trait Proxy<T>: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// Gives the message back: [`TrySendError::Closed`] when the port is
-    /// known to be gone, [`TrySendError::Undeliverable`] when it could not be
-    /// encoded.
+    /// Gives the message back: [`TrySendError::Full`] when the transport's
+    /// flow-control window is full (then [`room`](Self::room) must be
+    /// `Some`, and notified when there is room again),
+    /// [`TrySendError::Closed`] when the port is known to be gone,
+    /// [`TrySendError::Undeliverable`] when it could not be encoded.
     fn send(&self, message: T) -> Result<(), TrySendError<T>>;
 
     /// Whether the port is known to be gone.
     fn is_closed(&self) -> bool {
         false
+    }
+
+    /// Where senders wait when [`send`](Self::send) says the port is full:
+    /// [`SendPort::send`] blocks on it, [`SendPort::send_async`] awaits it,
+    /// as they wait for room in a bounded mailbox. `None` (the default) for
+    /// a proxy that is never full.
+    fn room(&self) -> Option<&Room> {
+        None
+    }
+}
+
+/// Where the senders of a [`Proxy`] that is full wait for room.
+///
+/// The proxy registers nothing: a sender that finds it full registers
+/// here, tries once more, and waits; the proxy calls
+/// [`notify_all`](Room::notify_all) whenever room comes back, so no sender
+/// misses it.
+#[derive(Debug, Default)]
+pub struct Room {
+    event: event_listener::Event,
+}
+
+impl Room {
+    /// A room nobody waits in yet.
+    pub fn new() -> Self {
+        Room::default()
+    }
+
+    /// Wakes every sender waiting for room: each tries again.
+    pub fn notify_all(&self) {
+        self.event.notify(usize::MAX);
     }
 }
 
@@ -566,7 +604,8 @@ impl<T: Send + 'static, P: Proxy<T>> Inbox<T> for ProxyInbox<P, T> {
     }
 
     fn listen(&self) -> Option<RoomListener<'_, T>> {
-        None
+        let room = self.proxy.room()?;
+        Some(RoomListener::detached(room.event.listen()))
     }
 
     fn schedule(self: Arc<Self>) {}

@@ -248,3 +248,18 @@ fn an_ask_that_fails_to_decode_is_answered_undeliverable_not_dropped() {
     }
     assert!(rx.try_recv().is_err(), "the asker is told once");
 }
+
+#[test]
+fn an_ask_with_bytes_left_over_is_answered_undeliverable_not_dropped() {
+    let (reply_to, _reply) = Reply::<u8>::channel();
+    let (mut bytes, _pending) = transport::encode(NAME, &reply_to).unwrap().into_parts();
+    bytes.push(0);
+    let (tx, rx) = mpsc::channel();
+    let error =
+        transport::decode::<ReplySender<u8>>(NAME, &bytes, Some(Box::new(Back(tx)))).unwrap_err();
+    assert!(error.to_string().contains("left over"), "{error}");
+    match rx.recv_timeout(PATIENCE).unwrap() {
+        Err(AnswerFailure::Undeliverable(why)) => assert_eq!(why, error.to_string()),
+        other => panic!("the asker heard {other:?}"),
+    }
+}

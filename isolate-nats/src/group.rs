@@ -1,7 +1,9 @@
 //! [`RemoteGroup`]: one process's membership of a group spread over NATS.
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
@@ -15,10 +17,10 @@ use serde::de::DeserializeOwned;
 use crate::call::Call;
 use crate::envelope::{Code, Envelope};
 use crate::error::Error;
-use crate::link::{self, Link, Registration, Settings, SharedAsks};
+use crate::link::{self, Link, Listeners, Registration, Requests, Settings, Window};
 use crate::names::{self, Record};
 use crate::proxy::RemotePort;
-use crate::serve::serve;
+use crate::serve::{keep_names, serve};
 
 /// One process's membership of an isolate group spread over several
 /// processes and machines, through a NATS server.
@@ -34,7 +36,10 @@ use crate::serve::serve;
 /// `.wait()` for it on a plain thread. The NATS client runs on an I/O
 /// thread of the remote group's own, so neither form needs a tokio runtime
 /// of the caller's. The connection stays open while the `RemoteGroup`, a
-/// clone of it, or a port looked up through it is alive.
+/// clone of it, or a port looked up through it is alive, and while it
+/// serves a registered port whose isolate holds one of those: end such a
+/// member with [`leave`](Self::leave), which stops serving and sends what
+/// is queued.
 ///
 /// # Examples
 ///
@@ -134,6 +139,7 @@ impl Drop for Runtime {
 pub struct RemoteGroupBuilder {
     ask_timeout: Duration,
     probe_timeout: Duration,
+    operation_timeout: Duration,
     connect_timeout: Duration,
     replicas: usize,
 }
@@ -143,6 +149,7 @@ impl Default for RemoteGroupBuilder {
         RemoteGroupBuilder {
             ask_timeout: Duration::from_secs(10),
             probe_timeout: Duration::from_secs(2),
+            operation_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             replicas: 1,
         }
@@ -162,6 +169,23 @@ impl RemoteGroupBuilder {
     /// name to say it is alive. 2 s unless set.
     pub fn probe_timeout(mut self, timeout: Duration) -> Self {
         self.probe_timeout = timeout;
+        self
+    }
+
+    /// How long an operation on the group's names ([`register`],
+    /// [`lookup`], [`unregister`], [`names`], [`leave`]) may take before it
+    /// fails with [`Error::Timeout`]: while the server is away they fail
+    /// rather than wait for it. 10 s unless set. An operation that times
+    /// out may still have partly happened (a name written, then found
+    /// unserved and removed by the next lookup).
+    ///
+    /// [`register`]: RemoteGroup::register
+    /// [`lookup`]: RemoteGroup::lookup
+    /// [`unregister`]: RemoteGroup::unregister
+    /// [`names`]: RemoteGroup::names
+    /// [`leave`]: RemoteGroup::leave
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
         self
     }
 
@@ -216,19 +240,40 @@ async fn join(
     group: String,
 ) -> Result<Arc<Link>, Error> {
     let member = nuid::next().to_string();
-    let asks = SharedAsks::default();
-    let on_event = asks.clone();
+    let requests = Arc::new(Requests::default());
+    let errors = Listeners::default();
+    let on_event = (
+        requests.clone(),
+        errors.clone(),
+        Arc::new(Throttle::default()),
+    );
     let client = ConnectOptions::new()
         .name(format!("isolates {group} {member}"))
         .connection_timeout(settings.connect_timeout)
         .event_callback(move |event| {
-            let asks = on_event.clone();
+            let (requests, errors, throttle) = on_event.clone();
             async move {
-                // The answers to asks already sent are lost with the
-                // connection (NATS keeps nothing for a client that is
-                // away): they fail now rather than at their timeout.
-                if let Event::Disconnected = event {
-                    link::fail_all(&asks, ReplyError::Disconnected);
+                match event {
+                    // The answers to asks already sent are lost with the
+                    // connection (NATS keeps nothing for a client that is
+                    // away): they fail now rather than at their timeout.
+                    Event::Disconnected => requests.fail_all(ReplyError::Disconnected),
+                    // Messages for this member were dropped because it
+                    // fell behind (senders that are not isolate-nats
+                    // ports, or more of them than the windows allow for):
+                    // said, not kept quiet, once a second at most.
+                    Event::SlowConsumer(_) => {
+                        if let Some(dropped) = throttle.count() {
+                            link::report(
+                                &errors,
+                                format!(
+                                    "{dropped} message(s) for this member were dropped: it \
+                                     fell behind the server (a NATS slow consumer)"
+                                ),
+                            );
+                        }
+                    }
+                    _ => {}
                 }
             }
         })
@@ -259,10 +304,39 @@ async fn join(
         member,
         ask_timeout: settings.ask_timeout,
         probe_timeout: settings.probe_timeout,
+        operation_timeout: settings.operation_timeout,
     };
-    Link::start(client, names, settings, asks)
+    let link = Link::start(client, names, settings, requests, errors)
         .await
-        .map_err(|error| Error::Connect(error.to_string()))
+        .map_err(|error| Error::Connect(error.to_string()))?;
+    tokio::spawn(keep_names(Arc::downgrade(&link)));
+    Ok(link)
+}
+
+/// Counts slow-consumer events, and lets one report through a second.
+#[derive(Default)]
+struct Throttle {
+    state: std::sync::Mutex<(u64, Option<std::time::Instant>)>,
+}
+
+impl Throttle {
+    /// Counts one drop; `Some(count)` when it is time to report the drops
+    /// counted since the last report.
+    fn count(&self) -> Option<u64> {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.0 += 1;
+        let due = state
+            .1
+            .is_none_or(|last| last.elapsed() >= Duration::from_secs(1));
+        if !due {
+            return None;
+        }
+        state.1 = Some(std::time::Instant::now());
+        Some(std::mem::take(&mut state.0))
+    }
 }
 
 /// Creates the names bucket: the stream a key-value bucket is, made
@@ -340,11 +414,27 @@ impl RemoteGroup {
         self.inner.runtime.handle()
     }
 
+    /// Runs `operation` on the I/O thread, failing it after the operation
+    /// timeout.
+    fn call<T: Send + 'static>(
+        &self,
+        operation: impl Future<Output = Result<T, Error>> + Send + 'static,
+    ) -> Call<T> {
+        Call::spawn(
+            self.handle(),
+            bounded(self.inner.link.operation_timeout, operation),
+        )
+    }
+
     /// Publishes `port` under `name`: from now on, any member of the group
     /// can look it up and send to it. The name goes when the port's isolate
     /// ends (within half a second), when this member
     /// [unregisters](Self::unregister) it or [leaves](Self::leave), and when
-    /// this process is found gone by a member that looks the name up.
+    /// this process is found gone by a member that looks the name up (two
+    /// probes half a second apart find nobody serving it). A member cut off
+    /// for longer than that writes its names again when it is back, unless
+    /// another member has taken one meanwhile: then it stops serving that
+    /// one and tells its error listeners.
     ///
     /// # Errors
     ///
@@ -361,7 +451,7 @@ impl RemoteGroup {
         }
         let link = self.inner.link.clone();
         let port = port.as_send_port().clone();
-        Call::spawn(self.handle(), register(link, name.to_owned(), port))
+        self.call(register(link, name.to_owned(), port))
     }
 
     /// Takes `name` out of the group if this member registered it: `true`
@@ -373,13 +463,15 @@ impl RemoteGroup {
     pub fn unregister(&self, name: &str) -> Call<bool> {
         let link = self.inner.link.clone();
         let name = name.to_owned();
-        Call::spawn(self.handle(), async move {
+        self.call(async move {
             let Some(registration) = link.take_registration(&name) else {
                 return Ok(false);
             };
-            registration.task.abort();
+            let revision = registration.revision.load(Ordering::Acquire);
+            // The serving task answers what is still buffered.
+            registration.stop();
             link.names
-                .delete_expect_revision(&name, Some(registration.revision))
+                .delete_expect_revision(&name, Some(revision))
                 .await
                 .map_err(|error| Error::Names(error.to_string()))?;
             Ok(true)
@@ -407,12 +499,17 @@ impl RemoteGroup {
             return Call::failed(error);
         }
         let inner = self.inner.clone();
-        let lookup = lookup::<P::Message>(self.inner.link.clone(), name.to_owned());
+        let link = &self.inner.link;
+        let lookup = bounded(
+            link.operation_timeout,
+            lookup::<P::Message>(link.clone(), name.to_owned()),
+        );
         Call::spawn_then(self.handle(), lookup, move |subject: String| {
             P::from(transport::proxy_port(RemotePort::<P::Message> {
                 inner,
                 subject: subject.into(),
                 fingerprint: fingerprint::<P::Message>(),
+                window: Arc::new(Window::new()),
                 _message: PhantomData,
             }))
         })
@@ -426,7 +523,7 @@ impl RemoteGroup {
     /// [`Error::Names`] when the server fails.
     pub fn names(&self) -> Call<Vec<String>> {
         let link = self.inner.link.clone();
-        Call::spawn(self.handle(), async move {
+        self.call(async move {
             let fail = |error: &dyn std::fmt::Display| Error::Names(error.to_string());
             let mut names: Vec<String> = match link.names.keys().await {
                 Ok(keys) => keys.try_collect().await.map_err(|e| fail(&e))?,
@@ -438,8 +535,10 @@ impl RemoteGroup {
     }
 
     /// Takes every name this member registered out of the group, stops
-    /// serving them, and sends what is queued. Ports looked up through this
-    /// member keep working while they are alive.
+    /// serving them (asks still buffered for them fail with
+    /// `NoResponder`), and sends what is queued before it returns, so that
+    /// the process may end right after. Ports looked up through this member
+    /// keep working while they are alive.
     ///
     /// A member that ends without leaving (it crashed, or was dropped)
     /// leaves its names behind until a lookup or a registration of one of
@@ -455,20 +554,33 @@ impl RemoteGroup {
         // the last one would stop the I/O thread under the operation.
         let keep = self.inner;
         let leaving = async move {
+            link.left.store(true, Ordering::Release);
             let mut failed = None;
             for (name, registration) in link.take_registrations() {
-                registration.task.abort();
+                let revision = registration.revision.load(Ordering::Acquire);
+                registration.stop();
                 if let Err(error) = link
                     .names
-                    .delete_expect_revision(&name, Some(registration.revision))
+                    .delete_expect_revision(&name, Some(revision))
                     .await
                 {
                     failed.get_or_insert(Error::Names(error.to_string()));
                 }
             }
-            let _ = link.client.flush().await;
+            // What this member queued (tells, answers) goes out before the
+            // call returns; so that a process may end right after.
+            if !link.drain_queue(link.ask_timeout).await {
+                failed.get_or_insert(Error::Timeout(link.ask_timeout));
+            }
+            if !matches!(
+                tokio::time::timeout(link.probe_timeout, link.client.flush()).await,
+                Ok(Ok(()))
+            ) {
+                failed.get_or_insert(Error::Timeout(link.probe_timeout));
+            }
             failed.map_or(Ok(()), Err)
         };
+        let leaving = bounded(keep.link.operation_timeout, leaving);
         Call::spawn_then(&handle, leaving, move |()| drop(keep))
     }
 
@@ -494,40 +606,74 @@ impl std::fmt::Debug for RemoteGroup {
     }
 }
 
+/// `operation`, failed with [`Error::Timeout`] after `timeout`.
+async fn bounded<T>(
+    timeout: Duration,
+    operation: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::time::timeout(timeout, operation)
+        .await
+        .unwrap_or(Err(Error::Timeout(timeout)))
+}
+
 /// Serves `port` under `name`.
 async fn register<T>(link: Arc<Link>, name: String, port: SendPort<T>) -> Result<(), Error>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
     let failed = |error: &dyn std::fmt::Display| Error::Names(error.to_string());
+    if link.left.load(Ordering::Acquire) {
+        return Err(Error::Closed);
+    }
     let subject = link.fresh_subject();
     // Subscribed, and known to the server, before the name is visible: a
     // lookup that finds the name finds it served.
-    let subscriber = link
-        .client
-        .subscribe(subject.clone())
-        .await
-        .map_err(|e| failed(&e))?;
-    link.client.flush().await.map_err(|e| failed(&e))?;
+    // Bounded: while the server is away, the client's buffer fills and
+    // its commands wait for the reconnect.
+    let within = link.probe_timeout;
+    let subscriber =
+        match tokio::time::timeout(within, link.client.subscribe(subject.clone())).await {
+            Ok(Ok(subscriber)) => subscriber,
+            Ok(Err(error)) => return Err(failed(&error)),
+            Err(_) => return Err(Error::Timeout(within)),
+        };
+    match tokio::time::timeout(within, link.client.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err(failed(&error)),
+        Err(_) => return Err(Error::Timeout(within)),
+    }
     let record = Record::new(
         &link.member,
         &subject,
         fingerprint::<T>(),
         std::any::type_name::<T>(),
-    );
-    let revision = claim(&link, &name, record.to_bytes()).await?;
-    let task = tokio::spawn(serve(
+    )
+    .to_bytes();
+    let written = claim(&link, &name, record.clone()).await?;
+    if link.left.load(Ordering::Acquire) {
+        // `leave` ran meanwhile, and did not see this one: undone.
+        let _ = link
+            .names
+            .delete_expect_revision(&name, Some(written))
+            .await;
+        return Err(Error::Closed);
+    }
+    let revision = Arc::new(AtomicU64::new(written));
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(serve(
         link.clone(),
         name.clone(),
-        revision,
+        revision.clone(),
         port,
         subscriber,
+        stopped,
     ));
     link.remember(
         name,
         Registration {
             revision,
-            task: task.abort_handle(),
+            record,
+            stop,
         },
     );
     Ok(())
@@ -555,7 +701,7 @@ async fn claim(link: &Link, name: &str, record: bytes::Bytes) -> Result<u64, Err
             continue;
         }
         if let Some(held) = Record::from_bytes(&entry.value)
-            && probe(link, &held.subject).await != Probe::Gone
+            && !is_gone(link, &held.subject).await
         {
             return Err(taken());
         }
@@ -592,7 +738,7 @@ async fn lookup<T>(link: Arc<Link>, name: String) -> Result<String, Error> {
             registered: record.message_type,
         });
     }
-    if probe(&link, &record.subject).await == Probe::Gone {
+    if is_gone(&link, &record.subject).await {
         // Nobody serves it: the member crashed or the isolate ended. Only
         // this revision goes; a fresh registration under the name stays.
         let _ = link
@@ -611,6 +757,20 @@ enum Probe {
     /// No answer in time: the member may be busy or cut off.
     Unknown,
 }
+
+/// Whether nobody serves `subject`: two probes a moment apart say so. One
+/// is not enough: it also says so while the serving member reconnects.
+async fn is_gone(link: &Link, subject: &str) -> bool {
+    if probe(link, subject).await != Probe::Gone {
+        return false;
+    }
+    tokio::time::sleep(REPROBE).await;
+    probe(link, subject).await == Probe::Gone
+}
+
+/// How long a name's member may take to come back before a second probe
+/// finds it gone.
+const REPROBE: Duration = Duration::from_millis(500);
 
 /// Asks whoever serves `subject` whether its port is alive.
 async fn probe(link: &Link, subject: &str) -> Probe {

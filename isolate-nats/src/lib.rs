@@ -25,11 +25,19 @@
 //! - **Order.** The messages of one member to one port arrive in the order
 //!   they were sent, tells and asks alike (one connection, one subject, one
 //!   queue).
-//! - **Tells** are lost without a word when nobody serves the port (its
-//!   member is gone), when the connection is down for longer than the
-//!   client's reconnect buffer holds, or when the receiving member falls so
-//!   far behind that the server drops messages for it (a NATS "slow
-//!   consumer"). Ask when you must know.
+//! - **Flow control.** Core NATS has none: a receiver that falls behind
+//!   has messages dropped for it. So each looked-up port lets at most 4,096
+//!   of its messages be on their way at once; past that, tells wait as they
+//!   would for a full bounded mailbox (`send` blocks, `send_async` awaits,
+//!   inside an isolate `send` fails with `BlockingInIsolate`). One tell in
+//!   1,024 asks the receiver for an acknowledgement, which returns the
+//!   credit. Asks never wait for credit (deferred, they would overtake
+//!   nothing and be overtaken by later tells); they count until answered.
+//! - **Tells** are lost when nobody serves the port (its member is gone),
+//!   and when the connection drops with them in the client's buffer. A
+//!   receiver that still falls behind (many senders at once, or senders
+//!   that are not isolate-nats ports) has messages dropped for it; its error
+//!   listeners hear how many. Ask when you must know.
 //! - **Asks** always end: with the answer, or with an error that says why.
 //!   [`ReplyError::NoResponder`](isolate_core::ReplyError::NoResponder) when
 //!   nobody serves the port (the request was not handled);
@@ -41,7 +49,13 @@
 //!   request may or may not have been handled: make handlers that may be
 //!   retried idempotent.
 //! - **Reconnects** are the client library's: it reconnects for ever, to
-//!   any server of the cluster, and sends what was queued meanwhile.
+//!   any server of the cluster, and sends what was queued meanwhile. Queued
+//!   messages wait in memory while the server is away, at most a window's
+//!   worth per looked-up port.
+//! - **Ending.** [`RemoteGroup::leave`] sends what is queued before it
+//!   returns. Dropping the last handle and port without it stops the I/O
+//!   thread at once, and what was still queued is lost: call `leave` before
+//!   the process ends.
 //!
 //! A [`SendPort`](isolate_core::SendPort) cannot travel inside a message
 //! over NATS (encoding fails with an error that says so): register the
@@ -53,6 +67,10 @@
 //!
 //! [NATS]: https://nats.io
 #![deny(missing_docs)]
+
+// The codec comes from isolate-core's `process` feature, which is Unix-only.
+#[cfg(not(unix))]
+compile_error!("isolate-nats needs Unix for now: it uses isolate-core's `process` feature");
 
 mod call;
 mod envelope;

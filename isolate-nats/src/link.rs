@@ -6,18 +6,21 @@
 //! connection's messages to one subject) delivers a port's messages in the
 //! order they were sent, tells and asks alike. An ask is published with a
 //! reply subject of its own under this member's inbox, and one
-//! subscription to the inbox routes every answer to its ask.
+//! subscription to the inbox routes every answer to its ask. An ask's
+//! deadline starts when it is queued, and one timer task fails the asks
+//! whose deadlines pass: an ask ends on time even while the queue waits
+//! for a reconnect.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::kv;
 use async_nats::{Client, StatusCode, Subject};
 use bytes::Bytes;
 use futures::StreamExt;
-use isolate_core::transport::PendingReply;
+use isolate_core::transport::{PendingReply, Room};
 use isolate_core::{RemoteError, RemoteErrorKind, ReplyError, SendPort};
 use tokio::sync::mpsc;
 
@@ -28,35 +31,204 @@ use crate::envelope::{Code, Envelope};
 pub(crate) enum Out {
     /// A tell, or an answer to an ask from another member.
     Publish { subject: Subject, payload: Bytes },
-    /// An ask: published with a reply subject, its pending reply kept
-    /// until the answer, a failure or the timeout.
-    Ask {
+    /// A message published with a reply subject of this member's: an ask,
+    /// or a tell that asks for an acknowledgement to return its port's
+    /// flow-control credit. Its [`Waiting`] entry is `id` in [`Requests`].
+    Request {
         subject: Subject,
         payload: Bytes,
-        pending: PendingReply,
+        id: u64,
     },
+    /// Answered once everything queued before it is in the client's hands.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
-/// The asks waiting for answers, by the id in their reply subject.
+/// A request waiting for its answer.
+pub(crate) struct Waiting {
+    /// The asker's end, for an ask; `None` for a tell that only wants its
+    /// acknowledgement.
+    pub(crate) reply: Option<PendingReply>,
+    /// The window of the port it went to, and the credit its end returns.
+    pub(crate) window: Arc<Window>,
+    pub(crate) credit: usize,
+}
+
+impl Waiting {
+    /// Returns the credit, and fails the ask (if any) with `error`.
+    pub(crate) fn fail(self, error: ReplyError) {
+        self.window.release(self.credit);
+        if let Some(reply) = self.reply {
+            reply.fail(error);
+        }
+    }
+}
+
+/// How many messages to one looked-up port may be on their way at once.
+///
+/// Core NATS has no flow control: a receiver that falls behind has
+/// messages dropped for it (a "slow consumer"). So each looked-up port
+/// counts what it has sent and not seen delivered, and is *full* at
+/// [`WINDOW`]: its tells wait, as for a bounded mailbox. An ask is
+/// counted until it is answered, and never waits (see `proxy.rs`); tells
+/// are counted until an acknowledgement, which one tell in [`CHUNK`] asks
+/// for.
+pub(crate) struct Window {
+    in_flight: AtomicUsize,
+    /// Tells sent through this port, to pick the ones that ask for an
+    /// acknowledgement.
+    tells: AtomicU64,
+    pub(crate) room: Room,
+}
+
+/// See [`Window`]: with 16 members sending to one port at full speed, the
+/// receiving client's buffer (65,536 messages) still does not overflow.
+pub(crate) const WINDOW: usize = 4_096;
+
+/// One tell in this many asks for an acknowledgement, which returns the
+/// credit of this many.
+pub(crate) const CHUNK: u64 = 1_024;
+
+impl Window {
+    pub(crate) fn new() -> Self {
+        Window {
+            in_flight: AtomicUsize::new(0),
+            tells: AtomicU64::new(0),
+            room: Room::new(),
+        }
+    }
+
+    /// Takes the credit of one message; `false` when the window is full.
+    pub(crate) fn take(&self) -> bool {
+        if self.in_flight.fetch_add(1, Ordering::AcqRel) >= WINDOW {
+            self.release(1);
+            return false;
+        }
+        true
+    }
+
+    /// Takes the credit of one message even when the window is full.
+    pub(crate) fn take_anyway(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts a tell: `Some(credit)` when this one is to ask for an
+    /// acknowledgement that returns `credit`.
+    pub(crate) fn count_tell(&self) -> Option<usize> {
+        let n = self.tells.fetch_add(1, Ordering::Relaxed) + 1;
+        n.is_multiple_of(CHUNK).then_some(CHUNK as usize)
+    }
+
+    /// Returns `credit`, and wakes the senders waiting for it.
+    pub(crate) fn release(&self, credit: usize) {
+        self.in_flight.fetch_sub(credit, Ordering::AcqRel);
+        self.room.notify_all();
+    }
+}
+
+/// The requests waiting for answers, by the id in their reply subject, and
+/// their deadlines.
 #[derive(Default)]
-pub(crate) struct Asks {
-    next: u64,
-    waiting: HashMap<u64, PendingReply>,
+pub(crate) struct Requests {
+    table: Mutex<Table>,
+    /// Wakes the timer when a deadline is queued behind none.
+    timer: tokio::sync::Notify,
 }
 
-pub(crate) type SharedAsks = Arc<Mutex<Asks>>;
+#[derive(Default)]
+struct Table {
+    next: u64,
+    waiting: HashMap<u64, Waiting>,
+    /// In the order they were queued, which (with one timeout for all) is
+    /// the order they pass. Ids already answered are skipped.
+    deadlines: VecDeque<(Instant, u64)>,
+}
+
+impl Requests {
+    /// Keeps `waiting` until its answer or `deadline`; returns its id.
+    pub(crate) fn insert(&self, waiting: Waiting, deadline: Instant) -> u64 {
+        let mut table = lock(&self.table);
+        table.next += 1;
+        let id = table.next;
+        table.waiting.insert(id, waiting);
+        let first = table.deadlines.is_empty();
+        table.deadlines.push_back((deadline, id));
+        drop(table);
+        if first {
+            self.timer.notify_one();
+        }
+        id
+    }
+
+    pub(crate) fn take(&self, id: u64) -> Option<Waiting> {
+        lock(&self.table).waiting.remove(&id)
+    }
+
+    /// Fails every request waiting for an answer: the connection dropped,
+    /// so their answers (or the requests themselves) are lost.
+    pub(crate) fn fail_all(&self, error: ReplyError) {
+        let waiting = std::mem::take(&mut lock(&self.table).waiting);
+        for waiting in waiting.into_values() {
+            waiting.fail(error);
+        }
+    }
+
+    /// Takes the requests whose deadline has passed; returns them and the
+    /// next deadline.
+    fn expired(&self, now: Instant) -> (Vec<Waiting>, Option<Instant>) {
+        let mut table = lock(&self.table);
+        let mut expired = Vec::new();
+        while let Some(&(deadline, id)) = table.deadlines.front() {
+            if deadline > now {
+                return (expired, Some(deadline));
+            }
+            table.deadlines.pop_front();
+            if let Some(waiting) = table.waiting.remove(&id) {
+                expired.push(waiting);
+            }
+        }
+        (expired, None)
+    }
+}
+
+/// Fails each request when its deadline passes.
+async fn timer_loop(requests: Arc<Requests>, timeout: Duration) {
+    loop {
+        let (expired, next) = requests.expired(Instant::now());
+        for waiting in expired {
+            waiting.fail(ReplyError::Timeout(timeout));
+        }
+        match next {
+            Some(deadline) => {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline.into()) => {}
+                    _ = requests.timer.notified() => {}
+                }
+            }
+            None => requests.timer.notified().await,
+        }
+    }
+}
+
+/// The error listeners, shared with the client's event callback (which
+/// exists before the link does).
+pub(crate) type Listeners = Arc<Mutex<Vec<SendPort<RemoteError>>>>;
+
+/// Tells `listeners` that a message was lost, and why; with none, says it
+/// on stderr rather than losing it.
+pub(crate) fn report(listeners: &Mutex<Vec<SendPort<RemoteError>>>, message: String) {
+    let error = RemoteError::new(RemoteErrorKind::Undeliverable, message);
+    let listeners = lock(listeners).clone();
+    if listeners.is_empty() {
+        eprintln!("isolate-nats: {error}");
+    }
+    for listener in listeners {
+        // Never waits: a full listener loses the report.
+        let _ = listener.try_send(error.clone());
+    }
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Fails every ask waiting for an answer: the connection dropped, so their
-/// answers (or the requests themselves) are lost.
-pub(crate) fn fail_all(asks: &Mutex<Asks>, error: ReplyError) {
-    let waiting = std::mem::take(&mut lock(asks).waiting);
-    for pending in waiting.into_values() {
-        pending.fail(error);
-    }
 }
 
 pub(crate) struct Link {
@@ -66,21 +238,37 @@ pub(crate) struct Link {
     pub(crate) member: String,
     pub(crate) ask_timeout: Duration,
     pub(crate) probe_timeout: Duration,
+    pub(crate) operation_timeout: Duration,
     pub(crate) out: mpsc::UnboundedSender<Out>,
     inbox: String,
-    asks: SharedAsks,
-    errors: Mutex<Vec<SendPort<RemoteError>>>,
+    requests: Arc<Requests>,
+    errors: Listeners,
     /// The names this member serves.
     registrations: Mutex<HashMap<String, Registration>>,
     /// The last subject number handed out.
     subjects: AtomicU64,
+    /// Set by `leave`: a registration that lands after it is undone.
+    pub(crate) left: AtomicBool,
 }
 
-/// A name this member serves: the bucket's revision it wrote, and the
-/// task that serves the port.
+/// A name this member serves.
 pub(crate) struct Registration {
-    pub(crate) revision: u64,
-    pub(crate) task: tokio::task::AbortHandle,
+    /// The bucket's revision of the name this member wrote: shared with
+    /// the serving task, and moved on when the name is written again.
+    pub(crate) revision: Arc<AtomicU64>,
+    /// What the name holds, to write it again if it is deleted while this
+    /// member still serves it.
+    pub(crate) record: Bytes,
+    /// Dropped (or sent), it stops the serving task, which answers what is
+    /// still buffered for the port with "closed".
+    pub(crate) stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Registration {
+    /// Stops serving the port (dropping the registration does too).
+    pub(crate) fn stop(self) {
+        let _ = self.stop.send(());
+    }
 }
 
 /// What a new link needs besides its client.
@@ -89,6 +277,7 @@ pub(crate) struct Settings {
     pub(crate) member: String,
     pub(crate) ask_timeout: Duration,
     pub(crate) probe_timeout: Duration,
+    pub(crate) operation_timeout: Duration,
 }
 
 impl Link {
@@ -98,7 +287,8 @@ impl Link {
         client: Client,
         names: kv::Store,
         settings: Settings,
-        asks: SharedAsks,
+        requests: Arc<Requests>,
+        errors: Listeners,
     ) -> Result<Arc<Link>, async_nats::SubscribeError> {
         let inbox = client.new_inbox();
         let answers = client.subscribe(format!("{inbox}.*")).await?;
@@ -110,15 +300,18 @@ impl Link {
             member: settings.member,
             ask_timeout: settings.ask_timeout,
             probe_timeout: settings.probe_timeout,
+            operation_timeout: settings.operation_timeout,
             out,
             inbox,
-            asks,
-            errors: Mutex::default(),
+            requests: requests.clone(),
+            errors,
             registrations: Mutex::default(),
             subjects: AtomicU64::new(0),
+            left: AtomicBool::new(false),
         });
         tokio::spawn(send_loop(link.clone(), queue));
         tokio::spawn(answer_loop(link.clone(), answers));
+        tokio::spawn(timer_loop(requests, link.ask_timeout));
         Ok(link)
     }
 
@@ -139,24 +332,36 @@ impl Link {
         lock(&self.errors).retain(|listener| listener != port);
     }
 
-    /// Tells the error listeners that a message was lost, and why; with
-    /// none, says it on stderr rather than losing it.
+    /// Tells the error listeners that a message was lost, and why.
     pub(crate) fn report(&self, message: String) {
-        let error = RemoteError::new(RemoteErrorKind::Undeliverable, message);
-        let listeners = lock(&self.errors).clone();
-        if listeners.is_empty() {
-            eprintln!("isolate-nats: {error}");
-        }
-        for listener in listeners {
-            // Never waits: a full listener loses the report.
-            let _ = listener.try_send(error.clone());
-        }
+        report(&self.errors, message);
     }
 
     /// A subject no other port of the group uses.
     pub(crate) fn fresh_subject(&self) -> String {
         let n = self.subjects.fetch_add(1, Ordering::Relaxed) + 1;
         format!("isolates.{}.{}.{n}", self.group, self.member)
+    }
+
+    /// Keeps `waiting` until its answer, a failure or the ask timeout,
+    /// which starts now; returns the id its reply subject carries.
+    pub(crate) fn request(&self, waiting: Waiting) -> u64 {
+        self.requests
+            .insert(waiting, Instant::now() + self.ask_timeout)
+    }
+
+    pub(crate) fn take_request(&self, id: u64) -> Option<Waiting> {
+        self.requests.take(id)
+    }
+
+    /// Waits until everything queued so far is in the client's hands;
+    /// `false` if that took longer than `within`.
+    pub(crate) async fn drain_queue(&self, within: Duration) -> bool {
+        let (done, drained) = tokio::sync::oneshot::channel();
+        if self.out.send(Out::Flush(done)).is_err() {
+            return true;
+        }
+        matches!(tokio::time::timeout(within, drained).await, Ok(Ok(())))
     }
 
     pub(crate) fn remember(&self, name: String, registration: Registration) {
@@ -166,13 +371,16 @@ impl Link {
     /// Forgets `name` if it is still the registration of `revision` (its
     /// port closed).
     pub(crate) fn forget(&self, name: &str, revision: u64) {
-        let mut registrations = lock(&self.registrations);
-        if registrations
-            .get(name)
-            .is_some_and(|registration| registration.revision == revision)
-        {
-            registrations.remove(name);
-        }
+        let removed = {
+            let mut registrations = lock(&self.registrations);
+            match registrations.get(name) {
+                Some(held) if held.revision.load(Ordering::Acquire) == revision => {
+                    registrations.remove(name)
+                }
+                _ => None,
+            }
+        };
+        drop(removed);
     }
 
     pub(crate) fn take_registration(&self, name: &str) -> Option<Registration> {
@@ -183,8 +391,30 @@ impl Link {
         lock(&self.registrations).drain().collect()
     }
 
-    fn take_ask(&self, id: u64) -> Option<PendingReply> {
-        lock(&self.asks).waiting.remove(&id)
+    /// The names this member serves: each with its revision and record.
+    pub(crate) fn registered(&self) -> Vec<(String, u64, Bytes)> {
+        lock(&self.registrations)
+            .iter()
+            .map(|(name, held)| {
+                (
+                    name.clone(),
+                    held.revision.load(Ordering::Acquire),
+                    held.record.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Moves `name` from revision `from` to `to`; `false` if it is no
+    /// longer served as `from` (unregistered meanwhile).
+    pub(crate) fn rewritten(&self, name: &str, from: u64, to: u64) -> bool {
+        match lock(&self.registrations).get(name) {
+            Some(held) => held
+                .revision
+                .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok(),
+            None => false,
+        }
     }
 }
 
@@ -196,36 +426,24 @@ async fn send_loop(link: Arc<Link>, mut queue: mpsc::UnboundedReceiver<Out>) {
                     link.report(format!("a message to `{subject}` was not sent: {error}"));
                 }
             }
-            Out::Ask {
+            Out::Request {
                 subject,
                 payload,
-                pending,
+                id,
             } => {
-                let id = {
-                    let mut asks = lock(&link.asks);
-                    asks.next += 1;
-                    let id = asks.next;
-                    asks.waiting.insert(id, pending);
-                    id
-                };
-                let timeout = link.ask_timeout;
-                let timer = Arc::downgrade(&link);
-                tokio::spawn(async move {
-                    tokio::time::sleep(timeout).await;
-                    if let Some(pending) = timer.upgrade().and_then(|link| link.take_ask(id)) {
-                        pending.fail(ReplyError::Timeout(timeout));
-                    }
-                });
                 let reply = format!("{}.{id}", link.inbox);
                 if link
                     .client
                     .publish_with_reply(subject, reply, payload)
                     .await
                     .is_err()
-                    && let Some(pending) = link.take_ask(id)
+                    && let Some(waiting) = link.take_request(id)
                 {
-                    pending.fail(ReplyError::Disconnected);
+                    waiting.fail(ReplyError::Disconnected);
                 }
+            }
+            Out::Flush(done) => {
+                let _ = done.send(());
             }
         }
     }
@@ -242,8 +460,13 @@ async fn answer_loop(link: Arc<Link>, mut answers: async_nats::Subscriber) {
             continue;
         };
         // An answer after the timeout, or after a disconnect failed the
-        // ask, finds nobody waiting: dropped.
-        let Some(pending) = link.take_ask(id) else {
+        // request, finds nobody waiting: dropped.
+        let Some(waiting) = link.take_request(id) else {
+            continue;
+        };
+        // Whatever the answer says, the message is no longer on its way.
+        waiting.window.release(waiting.credit);
+        let Some(pending) = waiting.reply else {
             continue;
         };
         if message.status == Some(StatusCode::NO_RESPONDERS) {

@@ -5,14 +5,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_nats::Subject;
-use isolate_core::transport::{self, Proxy};
+use isolate_core::transport::{self, Proxy, Room};
 use isolate_core::{ReplyError, TrySendError};
 use serde::Serialize;
 
 use crate::NATS;
 use crate::envelope::Envelope;
 use crate::group::Inner;
-use crate::link::Out;
+use crate::link::{Out, Waiting, Window};
 
 /// A port of another member, as a `SendPort` here sees it.
 pub(crate) struct RemotePort<T> {
@@ -20,6 +20,8 @@ pub(crate) struct RemotePort<T> {
     pub(crate) inner: Arc<Inner>,
     pub(crate) subject: Subject,
     pub(crate) fingerprint: u64,
+    /// Shared by the port's clones: one window per looked-up port.
+    pub(crate) window: Arc<Window>,
     pub(crate) _message: PhantomData<fn(T)>,
 }
 
@@ -38,6 +40,14 @@ impl<T: Serialize + Send + 'static> Proxy<T> for RemotePort<T> {
                 return Err(TrySendError::Undeliverable(message));
             }
         };
+        // A tell waits for credit when the window is full. An ask never
+        // does (it takes its credit regardless): deferred, it would go out
+        // after tells sent later, and its own timeout bounds it anyway.
+        if encoded.is_ask() {
+            self.window.take_anyway();
+        } else if !self.window.take() {
+            return Err(TrySendError::Full(message));
+        }
         let (body, pending) = encoded.into_parts();
         let envelope = match pending {
             Some(_) => Envelope::Ask {
@@ -50,8 +60,9 @@ impl<T: Serialize + Send + 'static> Proxy<T> for RemotePort<T> {
             },
         };
         let payload = envelope.encode();
-        let max = link.client.server_info().max_payload;
+        let max = link.client.max_payload();
         if payload.len() > max {
+            self.window.release(1);
             link.report(format!(
                 "a `{}` of {} bytes is larger than the {max} bytes the NATS server accepts \
                  in one message (its `max_payload`): send it in parts, or raise the server's \
@@ -66,23 +77,45 @@ impl<T: Serialize + Send + 'static> Proxy<T> for RemotePort<T> {
         }
         let subject = self.subject.clone();
         let payload = payload.into();
-        let out = match pending {
-            Some(pending) => Out::Ask {
+        // An ask holds its credit until answered; a tell's comes back with
+        // the acknowledgement that one tell in `CHUNK` asks for.
+        let credit = match &pending {
+            Some(_) => Some(1),
+            None => self.window.count_tell(),
+        };
+        // The ask's deadline starts here, not when the queue gets to it.
+        let out = match credit {
+            Some(credit) => Out::Request {
                 subject,
                 payload,
-                pending,
+                id: link.request(Waiting {
+                    reply: pending,
+                    window: self.window.clone(),
+                    credit,
+                }),
             },
             None => Out::Publish { subject, payload },
         };
         match link.send(out) {
             Ok(()) => Ok(()),
-            // The group is closing: an ask's pending reply is dropped with
-            // the refused `Out`, which fails it.
-            Err(_) => Err(TrySendError::Closed(message)),
+            Err(refused) => {
+                // The group is closing: the request is failed (an ask's
+                // reply with it).
+                if let Out::Request { id, .. } = refused
+                    && let Some(waiting) = link.take_request(id)
+                {
+                    waiting.fail(ReplyError::Dropped);
+                }
+                Err(TrySendError::Closed(message))
+            }
         }
     }
 
     fn is_closed(&self) -> bool {
         self.inner.link.is_closed()
+    }
+
+    fn room(&self) -> Option<&Room> {
+        Some(&self.window.room)
     }
 }

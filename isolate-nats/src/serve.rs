@@ -2,7 +2,11 @@
 //! arrives to the port, and the way back for asks.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use tokio::sync::oneshot;
 
 use async_nats::{Subject, Subscriber};
 use futures::StreamExt;
@@ -35,17 +39,34 @@ impl NatsAnswer {
     }
 }
 
+impl NatsAnswer {
+    fn fail_with(&self, why: &str) {
+        self.publish(Envelope::Failed {
+            code: Code::Undeliverable,
+            text: why,
+        });
+    }
+}
+
 impl Answer for NatsAnswer {
     fn answer(self: Box<Self>, bytes: Vec<u8>) {
+        let max = self.link.client.max_payload();
+        if bytes.len() + 4 > max {
+            let why = format!(
+                "an answer of {} bytes is larger than the {max} bytes the NATS server accepts \
+                 in one message (its `max_payload`)",
+                bytes.len()
+            );
+            self.link.report(why.clone());
+            self.fail_with(&why);
+            return;
+        }
         self.publish(Envelope::Answer(&bytes));
     }
 
     fn fail(self: Box<Self>, failure: AnswerFailure) {
         match failure {
-            AnswerFailure::Undeliverable(text) => self.publish(Envelope::Failed {
-                code: Code::Undeliverable,
-                text: &text,
-            }),
+            AnswerFailure::Undeliverable(text) => self.fail_with(&text),
             _ => self.publish(Envelope::Failed {
                 code: Code::Dropped,
                 text: "",
@@ -55,42 +76,120 @@ impl Answer for NatsAnswer {
 }
 
 /// Delivers what arrives on `subscriber` to `port` until the port closes
-/// or the registration is ended; then takes the name out of the group if
-/// it is still this registration's.
+/// or the registration is stopped. Then what is still buffered for the
+/// port is answered "closed" (an asker hears `NoResponder` at once, not a
+/// timeout), and, if the port closed, the name is taken out of the group
+/// if it is still this registration's.
 pub(crate) async fn serve<T>(
     link: Arc<Link>,
     name: String,
-    revision: u64,
+    revision: Arc<AtomicU64>,
     port: SendPort<T>,
     mut subscriber: Subscriber,
+    mut stop: oneshot::Receiver<()>,
 ) where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
     let fingerprint = transport::fingerprint::<T>();
     let mut check = tokio::time::interval(CLOSED_CHECK);
-    loop {
+    let port_closed = loop {
         let message = tokio::select! {
             message = subscriber.next() => match message {
                 Some(message) => message,
+                // The client is gone: nothing more will come.
                 None => return,
             },
             _ = check.tick() => {
                 if port.is_closed() {
-                    break;
+                    break true;
                 }
                 continue;
             }
+            // Sent, or its sender dropped: unregistered, or the member left.
+            _ = &mut stop => break false,
         };
         if !deliver(&link, &name, fingerprint, &port, message).await {
-            break;
+            break true;
+        }
+    };
+    let within = link.probe_timeout;
+    let _ = tokio::time::timeout(within, subscriber.unsubscribe()).await;
+    // The unsubscription ends the stream after what was already buffered.
+    let deadline = tokio::time::Instant::now() + within;
+    while let Ok(Some(message)) = tokio::time::timeout_at(deadline, subscriber.next()).await {
+        if let Some(reply) = message.reply {
+            let _ = link.send(Out::Publish {
+                subject: reply,
+                payload: Envelope::Failed {
+                    code: Code::Closed,
+                    text: "",
+                }
+                .encode()
+                .into(),
+            });
         }
     }
-    let _ = subscriber.unsubscribe().await;
-    let _ = link
-        .names
-        .delete_expect_revision(&name, Some(revision))
-        .await;
-    link.forget(&name, revision);
+    if port_closed {
+        let revision = revision.load(Ordering::Acquire);
+        let _ = link
+            .names
+            .delete_expect_revision(&name, Some(revision))
+            .await;
+        link.forget(&name, revision);
+    }
+}
+
+/// How often a member checks that the names it serves still hold its
+/// records.
+const KEEP_EVERY: Duration = Duration::from_secs(2);
+
+/// Keeps this member's names in the bucket while it serves them.
+///
+/// A lookup that finds nobody serving a name removes it: right after a
+/// crash, and also while the serving member is cut off for a moment. Once
+/// back, the member writes the name again; if another member has taken it
+/// meanwhile, this one stops serving it (and says so), so that a name is
+/// served by one port again within [`KEEP_EVERY`].
+pub(crate) async fn keep_names(link: std::sync::Weak<Link>) {
+    let mut every = tokio::time::interval(KEEP_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let Some(link) = link.upgrade() else {
+            return;
+        };
+        for (name, revision, record) in link.registered() {
+            let entry = match link.names.entry(&name).await {
+                Ok(entry) => entry,
+                // The server is away: the next round decides.
+                Err(_) => continue,
+            };
+            match entry {
+                Some(entry) if entry.operation == kv::Operation::Put => {
+                    if entry.revision != revision
+                        && let Some(lost) = link.take_registration(&name)
+                    {
+                        lost.stop();
+                        link.report(format!(
+                            "the name `{name}` was taken by another member while this one \
+                             was unreachable: this member no longer serves it"
+                        ));
+                    }
+                }
+                _ => {
+                    if let Ok(written) = link.names.create(&name, record).await
+                        && !link.rewritten(&name, revision, written)
+                    {
+                        // Unregistered while it was written: undone.
+                        let _ = link
+                            .names
+                            .delete_expect_revision(&name, Some(written))
+                            .await;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Handles one message for the port; `false` once the port has closed.
@@ -149,9 +248,12 @@ where
         }
     };
     let is_ask = matches!(envelope, Envelope::Ask { .. });
-    let answer: Option<Box<dyn Answer>> = match answer {
-        Some(answer) if is_ask => Some(Box::new(answer)),
-        _ => None,
+    // An ask's way back goes into its `ReplySender`; a tell with a reply
+    // subject wants an acknowledgement once delivered (it returns its
+    // sender's flow-control credit), whatever becomes of it.
+    let (answer, ack): (Option<Box<dyn Answer>>, _) = match answer {
+        Some(answer) if is_ask => (Some(Box::new(answer)), None),
+        other => (None, other),
     };
     if sent != fingerprint {
         let why = format!(
@@ -163,6 +265,8 @@ where
         link.report(why.clone());
         if let Some(answer) = answer {
             answer.fail(AnswerFailure::Undeliverable(why));
+        } else if let Some(ack) = ack {
+            ack.fail_with(&why);
         }
         return true;
     }
@@ -177,7 +281,11 @@ where
     let decoded = match transport::decode::<T>(NATS, body, answer) {
         Ok(decoded) => decoded,
         Err(error) => {
-            link.report(format!("a message for `{name}` was dropped: {error}"));
+            let why = format!("a message for `{name}` was dropped: {error}");
+            link.report(why.clone());
+            if let Some(ack) = ack {
+                ack.fail_with(&why);
+            }
             return true;
         }
     };
@@ -187,5 +295,9 @@ where
     }
     // Waits for room in a full bounded mailbox: this port's messages queue
     // behind it, and no other port's do.
-    port.send_async(value).await.is_ok() || !port.is_closed()
+    let open = port.send_async(value).await.is_ok() || !port.is_closed();
+    if let Some(ack) = ack {
+        ack.publish(Envelope::Alive);
+    }
+    open
 }

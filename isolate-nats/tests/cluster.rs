@@ -95,8 +95,9 @@ fn asks_fail_over_or_fail_with_an_error_when_a_node_dies() {
         failed.first(),
         killed.map(|killed| killed.elapsed())
     );
-    // The answers kept counting up: no ask was handled twice, and none
-    // that answered was lost.
+    // The answers, in the order the asks were sent, kept counting up: the
+    // tally's order of handling is the order of sending, across the
+    // failover too.
     assert!(
         answered.windows(2).all(|pair| pair[0] < pair[1]),
         "{answered:?}"

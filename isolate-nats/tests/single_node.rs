@@ -64,6 +64,37 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// Records what it is sent, in the order it arrives.
+#[isolate]
+#[derive(Default)]
+struct Recorder {
+    seen: Vec<u64>,
+}
+
+#[isolate(remote)]
+impl Recorder {
+    #[message]
+    fn note(&mut self, n: u64) {
+        self.seen.push(n);
+    }
+
+    #[message]
+    fn note_and_count(&mut self, n: u64) -> usize {
+        self.seen.push(n);
+        self.seen.len()
+    }
+
+    #[message]
+    fn seen(&self) -> Vec<u64> {
+        self.seen.clone()
+    }
+
+    #[message]
+    fn count(&self) -> usize {
+        self.seen.len()
+    }
+}
+
 #[test]
 fn tells_and_asks_cross_between_members_in_order() {
     let Some(server) = NatsServer::start() else {
@@ -72,18 +103,56 @@ fn tells_and_asks_cross_between_members_in_order() {
     let group = IsolateGroup::new();
     let serving = member(&server, "order");
     serving
-        .register("counter", &counter(&group))
+        .register("recorder", &group.spawn(Recorder::default()))
         .wait()
         .unwrap();
 
     let asking = member(&server, "order");
+    let remote: RecorderPort = asking.lookup("recorder").wait().unwrap();
+    // Tells with an ask every hundred, none waited for until the end: more
+    // than a flow-control window's worth, so senders wait for credit too.
+    let mut replies = Vec::new();
+    for n in 1..=10_000 {
+        if n % 100 == 0 {
+            replies.push((n, remote.note_and_count(n)));
+        } else {
+            remote.note(n).unwrap();
+        }
+    }
+    for (n, reply) in replies {
+        assert_eq!(reply.wait_timeout(PATIENCE), Ok(n as usize));
+    }
+    let seen = remote.seen().wait_timeout(PATIENCE).unwrap();
+    assert!(seen.iter().copied().eq(1..=10_000), "out of order");
+}
+
+#[test]
+fn a_flood_of_tells_is_paced_not_dropped() {
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
+    let group = IsolateGroup::new();
+    let serving = member(&server, "flood");
+    let mut errors = ReceivePort::new();
+    serving.add_error_listener(errors.send_port());
+    serving
+        .register("counter", &counter(&group))
+        .wait()
+        .unwrap();
+    let asking = member(&server, "flood");
+    asking.add_error_listener(errors.send_port());
     let remote: CounterPort = asking.lookup("counter").wait().unwrap();
-    for n in 1..=1_000 {
+    // More than the receiving client buffers (65,536 messages): without the
+    // flow-control window, NATS drops the excess for the receiver.
+    let tells: u64 = 150_000;
+    for n in 0..tells {
         remote.add(n).unwrap();
     }
-    // The ask comes after the tells on one connection and one subject: it
-    // sees every one of them.
-    assert_eq!(remote.total().wait_timeout(PATIENCE), Ok(500_500));
+    assert_eq!(
+        remote.total().wait_timeout(PATIENCE),
+        Ok(tells * (tells - 1) / 2)
+    );
+    assert!(errors.try_recv().is_err(), "no message was reported lost");
     assert_eq!(
         remote.echo("über ✓".into()).wait_timeout(PATIENCE),
         Ok("über ✓".into())
@@ -240,6 +309,79 @@ fn unregister_and_leave_take_names_out() {
 
     remote.leave().wait().unwrap();
     assert!(watcher.names().wait().unwrap().is_empty());
+}
+
+#[test]
+fn leave_sends_what_is_queued_before_it_returns() {
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
+    let group = IsolateGroup::new();
+    let serving = member(&server, "drain");
+    let target = counter(&group);
+    serving.register("counter", &target).wait().unwrap();
+    let sending = member(&server, "drain");
+    let remote: CounterPort = sending.lookup("counter").wait().unwrap();
+    for n in 0..20_000 {
+        remote.add(n).unwrap();
+    }
+    // Everything is handed over before `leave` returns: the process could
+    // end now and lose nothing.
+    sending.leave().wait().unwrap();
+    drop(remote);
+    let expected = 20_000 * 19_999 / 2;
+    eventually("every queued tell arrived", || {
+        target.total().wait_timeout(PATIENCE) == Ok(expected)
+    });
+}
+
+#[test]
+fn a_member_writes_its_names_again_and_gives_up_names_taken_from_it() {
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
+    let group = IsolateGroup::new();
+    let remote = member(&server, "keep");
+    let mut errors = ReceivePort::new();
+    remote.add_error_listener(errors.send_port());
+    let target = counter(&group);
+    remote.register("kept", &target).wait().unwrap();
+    remote.register("taken", &counter(&group)).wait().unwrap();
+
+    let io = tokio::runtime::Runtime::new().unwrap();
+    let raw = io.block_on(async_nats::connect(server.url())).unwrap();
+    let bucket = io
+        .block_on(async {
+            async_nats::jetstream::new(raw)
+                .get_key_value("isolates_keep")
+                .await
+        })
+        .unwrap();
+    // A lookup that found the member unreachable for a moment would delete
+    // its name; the member, still serving, writes it again.
+    io.block_on(bucket.delete("kept")).unwrap();
+    // Another member took this one over: the member stops serving it.
+    let other = io.block_on(bucket.get("taken")).unwrap().unwrap();
+    let mut other: serde_json::Value = serde_json::from_slice(&other).unwrap();
+    other["member"] = "somebody-else".into();
+    other["subject"] = "isolates.keep.somebody-else.1".into();
+    io.block_on(bucket.put("taken", serde_json::to_vec(&other).unwrap().into()))
+        .unwrap();
+
+    eventually("the deleted name is written again", || {
+        io.block_on(bucket.get("kept")).unwrap().is_some()
+    });
+    let lost = errors.recv_timeout(PATIENCE).unwrap();
+    assert!(
+        lost.message()
+            .contains("`taken` was taken by another member"),
+        "{lost}"
+    );
+    let watcher = member(&server, "keep");
+    let kept: CounterPort = watcher.lookup("kept").wait().unwrap();
+    kept.add(2).unwrap();
+    assert_eq!(kept.total().wait_timeout(PATIENCE), Ok(2));
+    assert_eq!(target.total().wait_timeout(PATIENCE), Ok(2));
 }
 
 #[test]
@@ -416,8 +558,14 @@ fn the_server_going_away_fails_asks_and_its_return_heals_the_group() {
         .register("questions", &questions.send_port())
         .wait()
         .unwrap();
+    let group = IsolateGroup::new();
+    serving
+        .register("counter", &counter(&group))
+        .wait()
+        .unwrap();
     let asking = member(&server, "outage");
     let port: SendPort<Question> = asking.lookup("questions").wait().unwrap();
+    let counter: CounterPort = asking.lookup("counter").wait().unwrap();
 
     // An ask waiting for its answer when the server dies fails at once
     // with `Disconnected`, not at its timeout.
@@ -428,14 +576,26 @@ fn the_server_going_away_fails_asks_and_its_return_heals_the_group() {
         waiting.wait_timeout(PATIENCE),
         Err(ReplyError::Disconnected)
     );
-    // An ask while the server is away fails at its timeout.
+    // An ask while the server is away fails at its timeout, even behind
+    // more tells than the client buffers while it reconnects.
+    for n in 0..3_000 {
+        counter.add(n).unwrap();
+    }
     let during = port.ask(|reply| Question(2, reply));
     assert_eq!(
         during.wait_timeout(PATIENCE),
         Err(ReplyError::Timeout(Duration::from_secs(2)))
     );
-    // The operations on names fail with an error too.
-    assert!(asking.names().wait_timeout(PATIENCE).is_err());
+    // The operations on names fail with an error, and do not hang.
+    let never = Error::Timeout(PATIENCE);
+    assert_ne!(asking.names().wait_timeout(PATIENCE).unwrap_err(), never);
+    assert_ne!(
+        asking
+            .register("late", &group.spawn(Counter { total: 0, calls: 0 }))
+            .wait_timeout(PATIENCE)
+            .unwrap_err(),
+        never
+    );
 
     // The server comes back (same port, same store): both clients
     // reconnect, re-subscribe, and asks work again.

@@ -11,7 +11,7 @@ mod rayon_iter;
 mod threads;
 mod tokio_tasks;
 
-pub use crate::process::{InGroup, Process};
+pub use crate::process::{InGroup, Nats, Process};
 
 /// One framework under test.
 pub trait Peer: Sync {
@@ -36,6 +36,7 @@ pub static ALL: &[&dyn Peer] = &[
     &rayon_iter::Rayon,
     &InGroup,
     &Process,
+    &Nats,
 ];
 
 /// The peer called `name`.

@@ -55,3 +55,18 @@ pub(crate) fn within<R>(scope: Scope, f: impl FnOnce() -> R) -> (R, Scope) {
 pub(crate) fn with_innermost<R>(f: impl FnOnce(Option<&mut Scope>) -> R) -> R {
     SCOPES.with(|scopes| f(scopes.borrow_mut().last_mut()))
 }
+
+/// As [`with_innermost`], during the thread's teardown too: then the
+/// stack is gone, and `value` is given back.
+pub(crate) fn try_with_innermost<V, R>(
+    value: V,
+    f: impl FnOnce(V, Option<&mut Scope>) -> R,
+) -> Result<R, V> {
+    let mut value = Some(value);
+    SCOPES
+        .try_with(|scopes| {
+            let value = value.take().expect("taken once");
+            f(value, scopes.borrow_mut().last_mut())
+        })
+        .map_err(|_| value.take().expect("not taken when the stack is gone"))
+}

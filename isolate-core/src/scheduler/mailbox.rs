@@ -65,12 +65,23 @@ pub enum Refused<M> {
 /// await it, or [`wait`](RoomListener::wait) on a plain thread. Dropping it
 /// unregisters.
 pub struct RoomListener<'a, M> {
-    inner: &'a Mutex<Inner<M>>,
+    /// The mailbox whose waiters it is counted among; `None` for a
+    /// transport's proxy, whose room is its own (`transport::Room`).
+    inner: Option<&'a Mutex<Inner<M>>>,
     /// `None` once a blocking wait has used it.
     listener: Option<EventListener>,
 }
 
 impl<M> RoomListener<'_, M> {
+    /// A registration with an event of a transport's own.
+    #[cfg_attr(not(all(unix, feature = "process")), allow(dead_code))]
+    pub(crate) fn detached(listener: EventListener) -> Self {
+        RoomListener {
+            inner: None,
+            listener: Some(listener),
+        }
+    }
+
     /// Blocks until woken, or until `deadline`; `false` means it passed.
     pub fn wait(mut self, deadline: Option<Instant>) -> bool {
         match (self.listener.take(), deadline) {
@@ -103,7 +114,9 @@ impl<M> std::fmt::Debug for RoomListener<'_, M> {
 
 impl<M> Drop for RoomListener<'_, M> {
     fn drop(&mut self) {
-        lock(self.inner).waiting -= 1;
+        if let Some(inner) = self.inner {
+            lock(inner).waiting -= 1;
+        }
     }
 }
 
@@ -202,7 +215,7 @@ impl<M> Mailbox<M> {
         let listener = room.listen();
         lock(&self.inner).waiting += 1;
         Some(RoomListener {
-            inner: &self.inner,
+            inner: Some(&self.inner),
             listener: Some(listener),
         })
     }
