@@ -34,6 +34,10 @@ const MATRIX: &[(&str, &str)] = &[
         "socket-round-trip",
         "ns per 8-byte round trip over a Unix socket to a child process",
     ),
+    (
+        "nats-request",
+        "ns per 8-byte request/reply through a local nats-server, async-nats alone",
+    ),
     ("spawn", "ns per spawn of 100,000 idle actors"),
     ("first-message", "ns per first ask answered, 100,000 actors"),
     ("memory", "resident bytes per idle actor, just spawned"),

@@ -28,9 +28,9 @@ impl Drop for Served {
     }
 }
 
-/// Starts a server, registers `echo` through one member and looks it up
-/// through another.
-pub fn serve(echo: EchoPort) -> Served {
+/// A `nats-server` on a free loopback port: its URL, the child, and its
+/// store directory.
+fn start_server() -> (String, Child, PathBuf) {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
@@ -57,7 +57,13 @@ pub fn serve(echo: EchoPort) -> Served {
         assert!(Instant::now() < deadline, "nats-server listens");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let url = format!("nats://127.0.0.1:{port}");
+    (format!("nats://127.0.0.1:{port}"), server, dir)
+}
+
+/// Starts a server, registers `echo` through one member and looks it up
+/// through another.
+pub fn serve(echo: EchoPort) -> Served {
+    let (url, server, dir) = start_server();
     let connect = || {
         RemoteGroup::builder()
             .ask_timeout(Duration::from_secs(60))
@@ -75,4 +81,54 @@ pub fn serve(echo: EchoPort) -> Served {
         server,
         dir,
     }
+}
+
+/// Calibration: ns per request/reply of 8 bytes through the server with
+/// `async-nats` alone, from a plain thread (`block_on` per request) to a
+/// responder task in this process: the floor under `round-trip` for
+/// `nats`.
+pub fn raw_round_trip() -> f64 {
+    use futures::StreamExt;
+
+    let (url, mut server, dir) = start_server();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let client = runtime
+        .block_on(async_nats::connect(url.as_str()))
+        .expect("connects");
+    let mut requests = runtime
+        .block_on(client.subscribe("echo"))
+        .expect("subscribes");
+    let responder = client.clone();
+    runtime.spawn(async move {
+        while let Some(request) = requests.next().await {
+            if let Some(reply) = request.reply {
+                let _ = responder.publish(reply, request.payload).await;
+            }
+        }
+    });
+    runtime.block_on(client.flush()).expect("flushes");
+    let ask = |n: u64| {
+        let answer = runtime
+            .block_on(client.request("echo", n.to_le_bytes().to_vec().into()))
+            .expect("answered");
+        assert_eq!(answer.payload.as_ref(), n.to_le_bytes());
+    };
+    for n in 0..1_000 {
+        ask(n);
+    }
+    let trips = 20_000u64;
+    let start = Instant::now();
+    for n in 0..trips {
+        ask(n);
+    }
+    let elapsed = start.elapsed();
+    drop(runtime);
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    elapsed.as_nanos() as f64 / trips as f64
 }
