@@ -437,6 +437,10 @@ pub enum RemoteErrorKind {
     /// A child process (see `spawn_uri`) ended other than by a clean exit
     /// or a kill from its parent: the message gives its exit code or signal.
     Exited,
+    /// A transport (such as `isolate-nats`) reports something other than a
+    /// lost message: the message says what (a name taken over by another
+    /// member, say).
+    Transport,
 }
 
 impl RemoteError {
@@ -479,6 +483,7 @@ impl fmt::Display for RemoteError {
                 write!(f, "a message between processes was lost: {}", self.message)
             }
             RemoteErrorKind::Exited => write!(f, "the child process ended: {}", self.message),
+            RemoteErrorKind::Transport => f.write_str(&self.message),
         }
     }
 }

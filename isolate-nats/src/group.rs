@@ -468,8 +468,8 @@ impl RemoteGroup {
                 return Ok(false);
             };
             let revision = registration.revision.load(Ordering::Acquire);
-            // The serving task answers what is still buffered.
-            registration.stop();
+            // The serving task answers what is still buffered first.
+            let _ = tokio::time::timeout(link.probe_timeout, registration.stop()).await;
             link.names
                 .delete_expect_revision(&name, Some(revision))
                 .await
@@ -556,9 +556,10 @@ impl RemoteGroup {
         let leaving = async move {
             link.left.store(true, Ordering::Release);
             let mut failed = None;
+            let mut stopping = Vec::new();
             for (name, registration) in link.take_registrations() {
                 let revision = registration.revision.load(Ordering::Acquire);
-                registration.stop();
+                stopping.push(registration.stop());
                 if let Err(error) = link
                     .names
                     .delete_expect_revision(&name, Some(revision))
@@ -567,6 +568,9 @@ impl RemoteGroup {
                     failed.get_or_insert(Error::Names(error.to_string()));
                 }
             }
+            // The serving tasks' last answers ("closed") are queued first.
+            let _ =
+                tokio::time::timeout(link.probe_timeout, futures::future::join_all(stopping)).await;
             // What this member queued (tells, answers) goes out before the
             // call returns; so that a process may end right after.
             if !link.drain_queue(link.ask_timeout).await {
@@ -660,22 +664,25 @@ where
     }
     let revision = Arc::new(AtomicU64::new(written));
     let (stop, stopped) = tokio::sync::oneshot::channel();
+    let (ended, done) = tokio::sync::oneshot::channel();
+    link.remember(
+        name.clone(),
+        Registration {
+            revision: revision.clone(),
+            record,
+            stop,
+            done,
+        },
+    );
     tokio::spawn(serve(
         link.clone(),
-        name.clone(),
-        revision.clone(),
+        name,
+        revision,
         port,
         subscriber,
         stopped,
+        ended,
     ));
-    link.remember(
-        name,
-        Registration {
-            revision,
-            record,
-            stop,
-        },
-    );
     Ok(())
 }
 

@@ -31,8 +31,10 @@
 //!   would for a full bounded mailbox (`send` blocks, `send_async` awaits,
 //!   inside an isolate `send` fails with `BlockingInIsolate`). One tell in
 //!   1,024 asks the receiver for an acknowledgement, which returns the
-//!   credit. Asks never wait for credit (deferred, they would overtake
-//!   nothing and be overtaken by later tells); they count until answered.
+//!   credit once the receiver has taken those tells (so a window stays
+//!   shut while its receiver takes nothing). Asks never wait for credit
+//!   (deferred, they would be overtaken by later tells); they count until
+//!   answered.
 //! - **Tells** are lost when nobody serves the port (its member is gone),
 //!   and when the connection drops with them in the client's buffer. A
 //!   receiver that still falls behind (many senders at once, or senders
@@ -50,8 +52,8 @@
 //!   retried idempotent.
 //! - **Reconnects** are the client library's: it reconnects for ever, to
 //!   any server of the cluster, and sends what was queued meanwhile. Queued
-//!   messages wait in memory while the server is away, at most a window's
-//!   worth per looked-up port.
+//!   messages wait in memory while the server is away: at most a window of
+//!   tells per looked-up port, plus the asks made meanwhile.
 //! - **Ending.** [`RemoteGroup::leave`] sends what is queued before it
 //!   returns. Dropping the last handle and port without it stops the I/O
 //!   thread at once, and what was still queued is lost: call `leave` before

@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::kv;
@@ -45,17 +45,49 @@ pub(crate) enum Out {
 
 /// A request waiting for its answer.
 pub(crate) struct Waiting {
-    /// The asker's end, for an ask; `None` for a tell that only wants its
-    /// acknowledgement.
+    /// The asker's end, for an ask; `None` for an acknowledgement, which
+    /// carries the credit of tells instead.
     pub(crate) reply: Option<PendingReply>,
     /// The window of the port it went to, and the credit its end returns.
     pub(crate) window: Arc<Window>,
     pub(crate) credit: usize,
+    /// For an acknowledgement: where to ask again when it times out or
+    /// the connection drops.
+    pub(crate) again: Option<Again>,
+}
+
+/// Where an acknowledgement is asked for again.
+pub(crate) struct Again {
+    pub(crate) subject: Subject,
+    pub(crate) link: Weak<Link>,
 }
 
 impl Waiting {
-    /// Returns the credit, and fails the ask (if any) with `error`.
+    /// Fails the request. An ask's credit comes back and its asker hears
+    /// `error`. An acknowledgement's credit does not come back on a
+    /// timeout or a disconnect: its tells may still be on their way, so
+    /// it is asked for again, behind them (a probe, which the receiver
+    /// answers in order); only an answer, or nobody serving the port,
+    /// returns it.
     pub(crate) fn fail(self, error: ReplyError) {
+        if let (None, Some(again)) = (&self.reply, &self.again)
+            && matches!(error, ReplyError::Timeout(_) | ReplyError::Disconnected)
+            && let Some(link) = again.link.upgrade()
+        {
+            let subject = again.subject.clone();
+            let id = link.request(self);
+            let probe = Out::Request {
+                subject,
+                payload: Envelope::Probe.encode().into(),
+                id,
+            };
+            if let Err(Out::Request { id, .. }) = link.send(probe)
+                && let Some(waiting) = link.take_request(id)
+            {
+                waiting.window.release(waiting.credit);
+            }
+            return;
+        }
         self.window.release(self.credit);
         if let Some(reply) = self.reply {
             reply.fail(error);
@@ -98,12 +130,14 @@ impl Window {
     }
 
     /// Takes the credit of one message; `false` when the window is full.
+    /// A refusal changes nothing, so it wakes nobody: a sender that waits
+    /// registers, tries again, and sleeps until a release.
     pub(crate) fn take(&self) -> bool {
-        if self.in_flight.fetch_add(1, Ordering::AcqRel) >= WINDOW {
-            self.release(1);
-            return false;
-        }
-        true
+        self.in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < WINDOW).then_some(n + 1)
+            })
+            .is_ok()
     }
 
     /// Takes the credit of one message even when the window is full.
@@ -216,7 +250,14 @@ pub(crate) type Listeners = Arc<Mutex<Vec<SendPort<RemoteError>>>>;
 /// Tells `listeners` that a message was lost, and why; with none, says it
 /// on stderr rather than losing it.
 pub(crate) fn report(listeners: &Mutex<Vec<SendPort<RemoteError>>>, message: String) {
-    let error = RemoteError::new(RemoteErrorKind::Undeliverable, message);
+    tell(
+        listeners,
+        RemoteError::new(RemoteErrorKind::Undeliverable, message),
+    );
+}
+
+/// Tells `listeners` `error`; with none, says it on stderr.
+fn tell(listeners: &Mutex<Vec<SendPort<RemoteError>>>, error: RemoteError) {
     let listeners = lock(listeners).clone();
     if listeners.is_empty() {
         eprintln!("isolate-nats: {error}");
@@ -262,12 +303,17 @@ pub(crate) struct Registration {
     /// Dropped (or sent), it stops the serving task, which answers what is
     /// still buffered for the port with "closed".
     pub(crate) stop: tokio::sync::oneshot::Sender<()>,
+    /// Ends (with an error) when the serving task has ended.
+    pub(crate) done: tokio::sync::oneshot::Receiver<()>,
 }
 
 impl Registration {
-    /// Stops serving the port (dropping the registration does too).
-    pub(crate) fn stop(self) {
+    /// Stops serving the port (dropping the registration does too); what
+    /// it returns ends when the serving task has answered what was
+    /// buffered for the port.
+    pub(crate) fn stop(self) -> tokio::sync::oneshot::Receiver<()> {
         let _ = self.stop.send(());
+        self.done
     }
 }
 
@@ -337,6 +383,15 @@ impl Link {
         report(&self.errors, message);
     }
 
+    /// Tells the error listeners something about the member that is not a
+    /// lost message.
+    pub(crate) fn report_transport(&self, message: String) {
+        tell(
+            &self.errors,
+            RemoteError::new(RemoteErrorKind::Transport, message),
+        );
+    }
+
     /// A subject no other port of the group uses.
     pub(crate) fn fresh_subject(&self) -> String {
         let n = self.subjects.fetch_add(1, Ordering::Relaxed) + 1;
@@ -368,23 +423,33 @@ impl Link {
         lock(&self.registrations).insert(name, registration);
     }
 
-    /// Forgets `name` if it is still the registration of `revision` (its
-    /// port closed).
-    pub(crate) fn forget(&self, name: &str, revision: u64) {
-        let removed = {
-            let mut registrations = lock(&self.registrations);
-            match registrations.get(name) {
-                Some(held) if held.revision.load(Ordering::Acquire) == revision => {
-                    registrations.remove(name)
-                }
-                _ => None,
-            }
-        };
-        drop(removed);
-    }
-
     pub(crate) fn take_registration(&self, name: &str) -> Option<Registration> {
         lock(&self.registrations).remove(name)
+    }
+
+    /// Takes `name`'s registration if it is still the one at `revision`.
+    pub(crate) fn take_registration_at(&self, name: &str, revision: u64) -> Option<Registration> {
+        let mut registrations = lock(&self.registrations);
+        match registrations.get(name) {
+            Some(held) if held.revision.load(Ordering::Acquire) == revision => {
+                registrations.remove(name)
+            }
+            _ => None,
+        }
+    }
+
+    /// Takes `name`'s registration if it is still the one whose revision
+    /// cell is `revision` (whatever revision that holds now).
+    pub(crate) fn take_registration_of(
+        &self,
+        name: &str,
+        revision: &Arc<AtomicU64>,
+    ) -> Option<Registration> {
+        let mut registrations = lock(&self.registrations);
+        match registrations.get(name) {
+            Some(held) if Arc::ptr_eq(&held.revision, revision) => registrations.remove(name),
+            _ => None,
+        }
     }
 
     pub(crate) fn take_registrations(&self) -> Vec<(String, Registration)> {

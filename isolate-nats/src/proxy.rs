@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::NATS;
 use crate::envelope::Envelope;
 use crate::group::Inner;
-use crate::link::{Out, Waiting, Window};
+use crate::link::{Again, Out, Waiting, Window};
 
 /// A port of another member, as a `SendPort` here sees it.
 pub(crate) struct RemotePort<T> {
@@ -89,6 +89,10 @@ impl<T: Serialize + Send + 'static> Proxy<T> for RemotePort<T> {
                 subject,
                 payload,
                 id: link.request(Waiting {
+                    again: pending.is_none().then(|| Again {
+                        subject: self.subject.clone(),
+                        link: Arc::downgrade(link),
+                    }),
                     reply: pending,
                     window: self.window.clone(),
                     credit,

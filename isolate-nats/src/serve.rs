@@ -87,6 +87,7 @@ pub(crate) async fn serve<T>(
     port: SendPort<T>,
     mut subscriber: Subscriber,
     mut stop: oneshot::Receiver<()>,
+    done: oneshot::Sender<()>,
 ) where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
@@ -108,8 +109,10 @@ pub(crate) async fn serve<T>(
             // Sent, or its sender dropped: unregistered, or the member left.
             _ = &mut stop => break false,
         };
-        if !deliver(&link, &name, fingerprint, &port, message).await {
-            break true;
+        match deliver(&link, &name, fingerprint, &port, message, &mut stop).await {
+            Next::Continue => {}
+            Next::PortClosed => break true,
+            Next::Stopped => break false,
         }
     };
     let within = link.probe_timeout;
@@ -129,14 +132,24 @@ pub(crate) async fn serve<T>(
             });
         }
     }
-    if port_closed {
-        let revision = revision.load(Ordering::Acquire);
+    // Taken out of the member's registrations first (if it is still this
+    // one), so that nothing writes the name again after it is deleted.
+    if port_closed && let Some(registration) = link.take_registration_of(&name, &revision) {
+        let revision = registration.revision.load(Ordering::Acquire);
+        drop(registration);
         let _ = link
             .names
             .delete_expect_revision(&name, Some(revision))
             .await;
-        link.forget(&name, revision);
     }
+    drop(done);
+}
+
+/// What the serving loop does after a message.
+enum Next {
+    Continue,
+    PortClosed,
+    Stopped,
 }
 
 /// How often a member checks that the names it serves still hold its
@@ -166,11 +179,13 @@ pub(crate) async fn keep_names(link: std::sync::Weak<Link>) {
             };
             match entry {
                 Some(entry) if entry.operation == kv::Operation::Put => {
+                    // Only if the registration is still the one read: this
+                    // member may have registered the name again meanwhile.
                     if entry.revision != revision
-                        && let Some(lost) = link.take_registration(&name)
+                        && let Some(lost) = link.take_registration_at(&name, revision)
                     {
-                        lost.stop();
-                        link.report(format!(
+                        drop(lost.stop());
+                        link.report_transport(format!(
                             "the name `{name}` was taken by another member while this one \
                              was unreachable: this member no longer serves it"
                         ));
@@ -199,7 +214,8 @@ async fn deliver<T>(
     fingerprint: u64,
     port: &SendPort<T>,
     message: async_nats::Message,
-) -> bool
+    stop: &mut oneshot::Receiver<()>,
+) -> Next
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
@@ -215,7 +231,7 @@ where
             if let Some(answer) = answer {
                 Box::new(answer).fail(AnswerFailure::Undeliverable(why));
             }
-            return true;
+            return Next::Continue;
         }
     };
     let (sent, body) = match envelope {
@@ -230,7 +246,11 @@ where
                     Envelope::Alive
                 });
             }
-            return !port.is_closed();
+            return if port.is_closed() {
+                Next::PortClosed
+            } else {
+                Next::Continue
+            };
         }
         Envelope::Tell {
             fingerprint: sent,
@@ -244,7 +264,7 @@ where
             link.report(format!(
                 "a message for `{name}` was dropped: {other:?} is not a message for a port"
             ));
-            return true;
+            return Next::Continue;
         }
     };
     let is_ask = matches!(envelope, Envelope::Ask { .. });
@@ -268,13 +288,13 @@ where
         } else if let Some(ack) = ack {
             ack.fail_with(&why);
         }
-        return true;
+        return Next::Continue;
     }
     if is_ask && answer.is_none() {
         link.report(format!(
             "an ask for `{name}` was dropped: it came without a reply subject"
         ));
-        return true;
+        return Next::Continue;
     }
     // A decode failure has told the asker already (isolate-core fails the
     // answer); here the receiver hears of it too.
@@ -286,7 +306,7 @@ where
             if let Some(ack) = ack {
                 ack.fail_with(&why);
             }
-            return true;
+            return Next::Continue;
         }
     };
     let (value, unused) = decoded.into_parts();
@@ -294,10 +314,20 @@ where
         unused.fail(AnswerFailure::Dropped);
     }
     // Waits for room in a full bounded mailbox: this port's messages queue
-    // behind it, and no other port's do.
-    let open = port.send_async(value).await.is_ok() || !port.is_closed();
+    // behind it, and no other port's do. A stop is heeded meanwhile (the
+    // message is then dropped, and an ask in it answered "dropped").
+    let next = tokio::select! {
+        sent = port.send_async(value) => {
+            if sent.is_ok() || !port.is_closed() {
+                Next::Continue
+            } else {
+                Next::PortClosed
+            }
+        }
+        _ = &mut *stop => Next::Stopped,
+    };
     if let Some(ack) = ack {
         ack.publish(Envelope::Alive);
     }
-    open
+    next
 }

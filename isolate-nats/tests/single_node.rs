@@ -348,15 +348,7 @@ fn a_member_writes_its_names_again_and_gives_up_names_taken_from_it() {
     remote.register("kept", &target).wait().unwrap();
     remote.register("taken", &counter(&group)).wait().unwrap();
 
-    let io = tokio::runtime::Runtime::new().unwrap();
-    let raw = io.block_on(async_nats::connect(server.url())).unwrap();
-    let bucket = io
-        .block_on(async {
-            async_nats::jetstream::new(raw)
-                .get_key_value("isolates_keep")
-                .await
-        })
-        .unwrap();
+    let (io, bucket) = server.bucket("keep");
     // A lookup that found the member unreachable for a moment would delete
     // its name; the member, still serving, writes it again.
     io.block_on(bucket.delete("kept")).unwrap();
@@ -477,15 +469,11 @@ fn garbage_and_foreign_types_are_errors_at_the_receiver_and_reach_no_handler() {
     // Another member registers a port of another type, then sends to the
     // counter's subject through a raw client: wrong fingerprint, garbage,
     // a truncated body.
-    let io = tokio::runtime::Runtime::new().unwrap();
+    let (io, bucket) = server.bucket("garbage");
     let raw = io.block_on(async_nats::connect(server.url())).unwrap();
-    let subject = io.block_on(async {
-        let js = async_nats::jetstream::new(raw.clone());
-        let kv = js.get_key_value("isolates_garbage").await.unwrap();
-        let record = kv.get("counter").await.unwrap().unwrap();
-        let record: serde_json::Value = serde_json::from_slice(&record).unwrap();
-        record["subject"].as_str().unwrap().to_owned()
-    });
+    let record = io.block_on(bucket.get("counter")).unwrap().unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    let subject = record["subject"].as_str().unwrap().to_owned();
     let mut wrong_type = b"IS\x01\x00".to_vec();
     wrong_type.extend_from_slice(&42u64.to_le_bytes());
     wrong_type.push(5);
@@ -614,4 +602,89 @@ fn the_server_going_away_fails_asks_and_its_return_heals_the_group() {
         }
     }
     assert!(answered, "asks work again after the server came back");
+}
+
+/// Counts how often it is encoded: a sender that spins re-encodes.
+#[message]
+#[derive(Deserialize)]
+struct Counted(u64);
+
+static ENCODES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Serialize for Counted {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ENCODES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        serializer.serialize_newtype_struct("Counted", &self.0)
+    }
+}
+
+#[isolate]
+#[derive(Default)]
+struct Sink {
+    taken: u64,
+}
+
+#[isolate(remote)]
+impl Sink {
+    #[message]
+    fn take(&mut self, _item: Counted) {
+        self.taken += 1;
+    }
+
+    #[message]
+    fn taken(&self) -> u64 {
+        self.taken
+    }
+}
+
+#[test]
+fn a_full_window_holds_its_senders_without_spinning_or_leaking_credit() {
+    let Some(server) = NatsServer::start() else {
+        return;
+    };
+    let group = IsolateGroup::new();
+    // A receiver that takes nothing: paused, with a mailbox of one.
+    let (sink, handle) = group.spawn_with(
+        Sink::default(),
+        isolate_core::SpawnOptions::new().bounded(1),
+    );
+    let resume = handle.pause();
+    let serving = member(&server, "window");
+    serving.register("sink", &sink).wait().unwrap();
+    let sending = RemoteGroup::builder()
+        .ask_timeout(Duration::from_millis(500))
+        .connect(&server.url(), "window")
+        .wait_timeout(PATIENCE)
+        .unwrap();
+    let remote: SinkPort = sending.lookup("sink").wait().unwrap();
+    let tells = 6_000u64;
+    let sender = {
+        let remote = remote.clone();
+        std::thread::spawn(move || {
+            for n in 0..tells {
+                remote.take(Counted(n)).unwrap();
+            }
+        })
+    };
+    // The window fills (4,096 messages) and the sender waits.
+    eventually("the window is full", || {
+        ENCODES.load(std::sync::atomic::Ordering::Relaxed) >= 4_096
+    });
+    let before = ENCODES.load(std::sync::atomic::Ordering::Relaxed);
+    // Over several ask timeouts, the acknowledgements time out and are
+    // asked for again; their credit does not come back, so no more tells
+    // go out, and the waiting sender does not re-encode in a loop.
+    let (_never, quiet) = std::sync::mpsc::channel::<()>();
+    let _ = quiet.recv_timeout(Duration::from_millis(2_500));
+    let after = ENCODES.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        after - before < 16,
+        "{} encodes while the window was full",
+        after - before
+    );
+    assert!(!sender.is_finished());
+
+    handle.resume(&resume);
+    sender.join().unwrap();
+    assert_eq!(remote.taken().wait_timeout(PATIENCE), Ok(tells));
 }

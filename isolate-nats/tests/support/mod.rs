@@ -90,17 +90,7 @@ impl NatsServer {
     pub fn start() -> Option<NatsServer> {
         let binary = binary_or_skip()?;
         let (port, monitor, dir) = (free_port(), free_port(), fresh_dir("single"));
-        let args = vec![
-            "-a".into(),
-            "127.0.0.1".into(),
-            "-p".into(),
-            port.to_string(),
-            "-m".into(),
-            monitor.to_string(),
-            "-js".into(),
-            "-sd".into(),
-            dir.display().to_string(),
-        ];
+        let args = base_args(port, monitor, &dir);
         let mut server = NatsServer {
             binary,
             args,
@@ -130,6 +120,12 @@ impl NatsServer {
     /// until it is healthy.
     pub fn restart(&mut self) {
         self.kill();
+        self.spawn();
+        self.wait_healthy();
+    }
+
+    /// Starts the process, without waiting for it.
+    fn spawn(&mut self) {
         let child = Command::new(&self.binary)
             .args(&self.args)
             .stdin(Stdio::null())
@@ -138,7 +134,23 @@ impl NatsServer {
             .spawn()
             .expect("nats-server starts");
         self.child = Some(child);
-        self.wait_healthy();
+    }
+
+    /// The group's names bucket, read with a plain client (and the runtime
+    /// it needs), as something other than isolate-nats would.
+    pub fn bucket(
+        &self,
+        group: &str,
+    ) -> (tokio::runtime::Runtime, async_nats::jetstream::kv::Store) {
+        let io = tokio::runtime::Runtime::new().expect("a runtime");
+        let bucket = io.block_on(async {
+            let client = async_nats::connect(self.url()).await.expect("connects");
+            async_nats::jetstream::new(client)
+                .get_key_value(format!("isolates_{group}"))
+                .await
+                .expect("the group's bucket")
+        });
+        (io, bucket)
     }
 
     /// Waits until the server's monitoring endpoint says it (and its
@@ -169,6 +181,21 @@ impl Drop for NatsServer {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Loopback, the client and monitoring ports, JetStream in `dir`.
+fn base_args(port: u16, monitor: u16, dir: &std::path::Path) -> Vec<String> {
+    vec![
+        "-a".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        port.to_string(),
+        "-m".into(),
+        monitor.to_string(),
+        "-js".into(),
+        "-sd".into(),
+        dir.display().to_string(),
+    ]
 }
 
 /// Whether `GET /healthz` on the monitoring port answers "ok".
@@ -211,16 +238,8 @@ impl Cluster {
             .enumerate()
             .map(|(i, &(port, route, monitor))| {
                 let dir = fresh_dir(&format!("node{i}"));
-                let args = vec![
-                    "-a".into(),
-                    "127.0.0.1".into(),
-                    "-p".into(),
-                    port.to_string(),
-                    "-m".into(),
-                    monitor.to_string(),
-                    "-js".into(),
-                    "-sd".into(),
-                    dir.display().to_string(),
+                let mut args = base_args(port, monitor, &dir);
+                args.extend([
                     "-n".into(),
                     format!("node{i}"),
                     "--cluster_name".into(),
@@ -229,7 +248,7 @@ impl Cluster {
                     format!("nats://127.0.0.1:{route}"),
                     "--routes".into(),
                     routes.clone(),
-                ];
+                ]);
                 NatsServer {
                     binary: binary.clone(),
                     args,
@@ -243,14 +262,7 @@ impl Cluster {
         // All three first, then the waits: JetStream is healthy only once a
         // quorum is up.
         for node in &mut nodes {
-            let child = Command::new(&node.binary)
-                .args(&node.args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("nats-server starts");
-            node.child = Some(child);
+            node.spawn();
         }
         for node in &mut nodes {
             node.wait_healthy();
