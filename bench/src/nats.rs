@@ -36,20 +36,20 @@ fn start_server() -> (String, Child, PathBuf) {
         .expect("a free port")
         .port();
     let dir = std::env::temp_dir().join(format!("isolate-bench-nats-{}", std::process::id()));
-    let binary = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
-    let server = Command::new(&binary)
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .or_else(|_| {
-            Command::new("/usr/sbin/nats-server")
+    // `NATS_SERVER`, else the PATH, else Debian's place for it.
+    let candidates = std::env::var("NATS_SERVER")
+        .into_iter()
+        .chain(["nats-server".to_owned(), "/usr/sbin/nats-server".to_owned()]);
+    let server = candidates
+        .into_iter()
+        .find_map(|binary| {
+            Command::new(binary)
                 .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
                 .arg(&dir)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
+                .ok()
         })
         .expect("nats-server starts (apt-get install nats-server)");
     let deadline = Instant::now() + Duration::from_secs(10);
