@@ -14,8 +14,8 @@
 //! are the peers in `peers/`, one file each.
 
 mod chart;
-mod peers;
 mod nats;
+mod peers;
 mod process;
 
 use std::process::Command;

@@ -75,12 +75,7 @@ impl Peer for Nats {
     /// Not the 1 MiB rows: a message of 1 MiB and its header is past the
     /// server's default `max_payload` (1 MiB), and is refused.
     fn workloads(&self) -> &'static [&'static str] {
-        &[
-            "nats-request",
-            "round-trip",
-            "asks-in-flight",
-            "throughput",
-        ]
+        &["nats-request", "round-trip", "asks-in-flight", "throughput"]
     }
 
     fn run(&self, workload: &str) -> f64 {
