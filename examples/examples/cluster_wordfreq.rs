@@ -13,13 +13,14 @@
 //! nats-server -js &                                   # a server, by hand
 //! cargo run --release --example cluster_wordfreq -- --url nats://127.0.0.1:4222
 //! cargo run --release --example cluster_wordfreq      # starts a nats-server of its own
+//! cargo run --release --example cluster_wordfreq -- --group mine --url nats://127.0.0.1:4222
 //! cargo run --release --example cluster_wordfreq -- ~/src/linux
 //! ```
 
 use std::collections::{HashMap, HashSet};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use examples::words::{STOP_WORDS, collect, count_files, top};
@@ -72,30 +73,51 @@ struct Args {
     share: Option<usize>,
 }
 
-fn args() -> Args {
+fn args() -> Result<Args, String> {
     let mut args = Args {
         // This repository's own sources and docs.
         root: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
         url: None,
-        group: format!("wordfreq-{}", std::process::id()),
+        // One group (one bucket on the server) for every run; a run
+        // leaves it with its names removed.
+        group: "cluster-wordfreq".to_owned(),
         share: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(arg) = given.next() {
+        let mut value = |flag: &str| given.next().ok_or_else(|| format!("{flag} needs a value"));
         match arg.as_str() {
-            "--url" => args.url = given.next(),
-            "--group" => args.group = given.next().expect("--group NAME"),
-            "--share" => args.share = given.next().and_then(|i| i.parse().ok()),
+            "--url" => args.url = Some(value("--url nats://host:port")?),
+            "--group" => args.group = value("--group NAME")?,
+            "--share" => {
+                args.share = Some(
+                    value("--share N")?
+                        .parse()
+                        .map_err(|_| "--share takes a number")?,
+                )
+            }
             _ => args.root = PathBuf::from(arg),
         }
     }
-    args
+    Ok(args)
 }
 
 const SHARES: usize = 3;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = args();
+/// Errors are printed with their `Display`, which says what to do (a
+/// `main` that returns them would print their `Debug` form).
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args = args()?;
     let mut files = Vec::new();
     collect(&args.root, &mut files)?;
     files.sort();
@@ -224,8 +246,10 @@ impl OwnServer {
     fn start() -> Result<OwnServer, Box<dyn std::error::Error>> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let dir = std::env::temp_dir().join(format!("cluster-wordfreq-{}", std::process::id()));
-        let binary = ["nats-server", "/usr/sbin/nats-server"]
+        // `NATS_SERVER`, else the PATH, else Debian's place for it.
+        let binary = std::env::var("NATS_SERVER")
             .into_iter()
+            .chain(["nats-server".to_owned(), "/usr/sbin/nats-server".to_owned()])
             .find(|binary| {
                 Command::new(binary)
                     .arg("--version")

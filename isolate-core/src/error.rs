@@ -384,8 +384,8 @@ impl fmt::Display for ReplyError {
             ReplyError::Timeout(after) => write!(f, "no reply within {after:?}"),
             ReplyError::BlockingInIsolate => f.write_str(BLOCKING_HINT),
             ReplyError::NoResponder => f.write_str(
-                "no reply: nobody listens at this port's address any more (its isolate or \
-                 its process has gone); look the name up again",
+                "no reply: nobody listens at this port's address any more (it was \
+                 unregistered, or its isolate or its process has gone); look the name up again",
             ),
             ReplyError::Disconnected => f.write_str(
                 "no reply: the connection to the messaging server was lost before the answer \

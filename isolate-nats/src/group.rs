@@ -14,6 +14,7 @@ use isolate_core::{Port, RemoteError, ReplyError, SendPort};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::RemoteMessage;
 use crate::call::Call;
 use crate::envelope::{Code, Envelope};
 use crate::error::Error;
@@ -166,7 +167,10 @@ impl RemoteGroupBuilder {
 
     /// How long [`register`](RemoteGroup::register) and
     /// [`lookup`](RemoteGroup::lookup) wait for the member that holds a
-    /// name to say it is alive. 2 s unless set.
+    /// name to say it is alive, and how long each attempt to open the
+    /// names bucket may take while connecting (a cluster electing its
+    /// JetStream leader is asked again rather than waited on). 2 s unless
+    /// set.
     pub fn probe_timeout(mut self, timeout: Duration) -> Self {
         self.probe_timeout = timeout;
         self
@@ -287,18 +291,27 @@ async fn join(
     jetstream.set_timeout(settings.probe_timeout);
     let bucket = names::bucket(&group);
     let mut attempt = 0;
-    let names = loop {
+    loop {
         attempt += 1;
         let opened = match jetstream.get_key_value(&bucket).await {
             Ok(names) => Ok(names),
             Err(_) => create_bucket(&jetstream, &bucket, &group, settings.replicas).await,
         };
         match opened {
-            Ok(names) => break names,
+            Ok(_) => break,
             Err(Error::Names(_)) if attempt < 5 => continue,
             Err(error) => return Err(error),
         }
-    };
+    }
+    // Opened again for the member's operations, whose requests may take
+    // as long as the operation timeout allows (which then fires first, as
+    // `Error::Timeout`).
+    let mut patient = jetstream::new(client.clone());
+    patient.set_timeout(settings.operation_timeout + Duration::from_secs(1));
+    let names = patient
+        .get_key_value(&bucket)
+        .await
+        .map_err(|error| Error::Names(format!("could not open the bucket `{bucket}`: {error}")))?;
     let settings = Settings {
         group,
         member,
@@ -369,7 +382,10 @@ async fn create_bucket(
     };
     jetstream.create_stream(config).await.map_err(|error| {
         let text = error.to_string();
-        if text.contains("no responders") || text.contains("not enabled") {
+        if ["no responders", "not enabled", "jetstream unavailable"]
+            .iter()
+            .any(|sign| text.contains(sign))
+        {
             Error::NoJetStream(text)
         } else {
             Error::Names(format!("could not create the bucket `{bucket}`: {text}"))
@@ -444,7 +460,7 @@ impl RemoteGroup {
     pub fn register<P>(&self, name: &str, port: &P) -> Call<()>
     where
         P: Port,
-        P::Message: Serialize + DeserializeOwned,
+        P::Message: RemoteMessage,
     {
         if let Err(error) = names::check_port(name) {
             return Call::failed(error);
@@ -493,7 +509,7 @@ impl RemoteGroup {
     pub fn lookup<P>(&self, name: &str) -> Call<P>
     where
         P: Port + From<SendPort<P::Message>>,
-        P::Message: Serialize + DeserializeOwned,
+        P::Message: RemoteMessage,
     {
         if let Err(error) = names::check_port(name) {
             return Call::failed(error);
@@ -546,7 +562,8 @@ impl RemoteGroup {
     ///
     /// # Errors
     ///
-    /// [`Error::Names`] when the server fails.
+    /// [`Error::Names`] when the server fails, [`Error::Timeout`] when it
+    /// does not answer (or what is queued cannot be sent) in time.
     pub fn leave(self) -> Call<()> {
         let link = self.inner.link.clone();
         let handle = self.handle().clone();

@@ -87,6 +87,20 @@ pub use call::Call;
 pub use error::Error;
 pub use group::{RemoteGroup, RemoteGroupBuilder};
 
+/// What the messages of a port must be to cross NATS: serde types, which
+/// `#[isolate(remote)]` makes the messages of an isolate.
+///
+/// Implemented for every type that is `Serialize` and `DeserializeOwned`;
+/// it exists to say so, and what to do, when a type is not.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross NATS: it does not implement serde's `Serialize` and `Deserialize`",
+    label = "the messages of a port registered or looked up in a `RemoteGroup` must be serde types",
+    note = "for the port of an `#[isolate]`, write `#[isolate(remote)]` on its impl block; for a `SendPort<T>`, derive `serde::Serialize` and `serde::Deserialize` for `T`"
+)]
+pub trait RemoteMessage: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> RemoteMessage for T {}
+
 /// The guide's chapter on this crate, compiled as a doctest so that it
 /// cannot drift from the code.
 #[cfg(doctest)]

@@ -196,6 +196,19 @@ async fn inside_an_isolate((remote, results): (RemoteGroup, SendPort<(bool, u64)
 }
 
 #[test]
+fn a_server_without_jetstream_is_refused_with_what_to_do() {
+    let Some(server) = NatsServer::start_with(false) else {
+        return;
+    };
+    match RemoteGroup::connect(&server.url(), "plain").wait_timeout(PATIENCE) {
+        Err(error @ Error::NoJetStream(_)) => {
+            assert!(error.to_string().contains("nats-server -js"), "{error}");
+        }
+        other => panic!("connecting to a server without JetStream gave {other:?}"),
+    }
+}
+
+#[test]
 fn a_member_that_joins_late_finds_the_names() {
     let Some(server) = NatsServer::start() else {
         return;

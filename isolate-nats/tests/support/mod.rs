@@ -88,9 +88,17 @@ impl NatsServer {
     /// A single server with JetStream; `None` when there is no binary and
     /// none is required.
     pub fn start() -> Option<NatsServer> {
+        NatsServer::start_with(true)
+    }
+
+    /// A single server, with or without JetStream.
+    pub fn start_with(jetstream: bool) -> Option<NatsServer> {
         let binary = binary_or_skip()?;
         let (port, monitor, dir) = (free_port(), free_port(), fresh_dir("single"));
-        let args = base_args(port, monitor, &dir);
+        let mut args = base_args(port, monitor, &dir);
+        if !jetstream {
+            args.retain(|arg| arg != "-js" && arg != "-sd" && *arg != dir.display().to_string());
+        }
         let mut server = NatsServer {
             binary,
             args,
