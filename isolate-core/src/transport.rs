@@ -190,8 +190,31 @@ pub fn encode<T: Serialize + ?Sized>(
     transport: &'static str,
     value: &T,
 ) -> Result<Encoded, CodecError> {
+    encode_after(transport, value, Vec::new())
+}
+
+/// As [`encode`], appending the value to `head` (a transport's own
+/// header), so that the message is written once, in one buffer.
+///
+/// # Errors
+///
+/// As [`encode`].
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::transport;
+///
+/// let encoded = transport::encode_after("example", &7u8, b"HEAD".to_vec()).unwrap();
+/// assert_eq!(encoded.bytes(), b"HEAD\x07");
+/// ```
+pub fn encode_after<T: Serialize + ?Sized>(
+    transport: &'static str,
+    value: &T,
+    head: Vec<u8>,
+) -> Result<Encoded, CodecError> {
     let scope = Current::Transport(Scope::new(transport, None));
-    let (encoded, scope) = scope::within(scope, || postcard::to_stdvec(value));
+    let (encoded, scope) = scope::within(scope, || postcard::to_extend(value, head));
     let (pending, failure) = match scope {
         Current::Transport(scope) => (scope.pending, scope.failure),
         Current::Peer { .. } => (None, None),

@@ -150,6 +150,23 @@ impl<'a> Envelope<'a> {
         }
     }
 
+    /// The header of a tell whose body is to be appended: the one buffer a
+    /// message is written into (see `proxy.rs`).
+    pub(crate) fn tell_header(fingerprint: u64, body_len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER + 8 + body_len);
+        out.extend_from_slice(&MAGIC);
+        out.push(VERSION);
+        out.push(kind::TELL);
+        out.extend_from_slice(&fingerprint.to_le_bytes());
+        out
+    }
+
+    /// Turns a tell written after [`tell_header`](Self::tell_header) into
+    /// an ask.
+    pub(crate) fn mark_ask(message: &mut [u8]) {
+        message[3] = kind::ASK;
+    }
+
     /// The envelope as bytes.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let body_len = match self {
@@ -213,6 +230,27 @@ mod tests {
         for envelope in all {
             assert_eq!(Envelope::decode(&envelope.encode()), Ok(envelope));
         }
+    }
+
+    #[test]
+    fn a_header_with_its_body_appended_is_a_tell_or_an_ask() {
+        let mut message = Envelope::tell_header(9, 3);
+        message.extend_from_slice(b"abc");
+        assert_eq!(
+            Envelope::decode(&message),
+            Ok(Envelope::Tell {
+                fingerprint: 9,
+                body: b"abc"
+            })
+        );
+        Envelope::mark_ask(&mut message);
+        assert_eq!(
+            Envelope::decode(&message),
+            Ok(Envelope::Ask {
+                fingerprint: 9,
+                body: b"abc"
+            })
+        );
     }
 
     #[test]

@@ -32,8 +32,10 @@ impl<T: Serialize + Send + 'static> Proxy<T> for RemotePort<T> {
             return Err(TrySendError::Closed(message));
         }
         // Encoded here, on the sender's thread: an error is the sender's,
-        // at once, and many senders encode in parallel.
-        let encoded = match transport::encode(NATS, &message) {
+        // at once, and many senders encode in parallel. Written once, after
+        // the envelope's header, in the buffer that is published.
+        let head = Envelope::tell_header(self.fingerprint, 32);
+        let encoded = match transport::encode_after(NATS, &message, head) {
             Ok(encoded) => encoded,
             Err(error) => {
                 link.report(error.to_string());
@@ -48,18 +50,10 @@ impl<T: Serialize + Send + 'static> Proxy<T> for RemotePort<T> {
         } else if !self.window.take() {
             return Err(TrySendError::Full(message));
         }
-        let (body, pending) = encoded.into_parts();
-        let envelope = match pending {
-            Some(_) => Envelope::Ask {
-                fingerprint: self.fingerprint,
-                body: &body,
-            },
-            None => Envelope::Tell {
-                fingerprint: self.fingerprint,
-                body: &body,
-            },
-        };
-        let payload = envelope.encode();
+        let (mut payload, pending) = encoded.into_parts();
+        if pending.is_some() {
+            Envelope::mark_ask(&mut payload);
+        }
         let max = link.client.max_payload();
         if payload.len() > max {
             self.window.release(1);
