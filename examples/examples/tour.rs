@@ -224,9 +224,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     //     isolate_core::run_with(shared, |s| *s.lock().unwrap() += 1);
     //
     // error[E0277]: `Mutex<i32>` is not deeply immutable, so isolates cannot share it
-    //   = note: only data without `Cell`, `RefCell`, locks, atomics, `Rc` or raw
-    //           pointers can be shared between isolates; send an owned copy
-    //           instead, or keep the state in one isolate and send a `SendPort` to it
+    //   = note: data with `Cell`, `RefCell`, locks, atomics, `Rc` or raw pointers
+    //           inside can change through a shared reference, so it is never
+    //           shared: send an owned copy instead, or make the state one
+    //           isolate's own and send that isolate plain-data messages
     println!("11. and `Arc<Mutex<_>>`, `Rc`, `RefCell`, atomics, borrows: refused at compile time");
     Ok(())
 }

@@ -705,10 +705,18 @@ impl IsolateGroup {
         (I::Port::from(SendPort::from_inbox(cell)), handle)
     }
 
-    /// Spawns a *pinned* isolate: `factory` builds its state on one of the
-    /// group's workers, and the isolate runs on that worker only, so its
+    /// Spawns a *pinned* isolate: `factory(data)` builds its state on one of
+    /// the group's workers, and the isolate runs on that worker only, so its
     /// state may hold `Rc`, `RefCell` and other values that are not `Send`
     /// (as a Dart isolate's state is always private to its thread).
+    ///
+    /// `factory` is a `fn` (or a closure that captures nothing), and what
+    /// it needs comes in `data`, which must be [`Sendable`], as `spawn_fn`'s
+    /// message must: a capture would carry the spawner's values, shared
+    /// mutable state included, into the isolate past that check. Build the
+    /// `Rc`s and `RefCell`s *inside* the factory; a closure that captures
+    /// one is refused at compile time ("closures can only be coerced to `fn`
+    /// types if they do not capture any variables").
     ///
     /// Its port is an ordinary one: [`Sendable`], usable from any thread or
     /// isolate, and the messages it carries are still checked. Async
@@ -741,6 +749,7 @@ impl IsolateGroup {
     ///
     /// #[isolate(pinned)]
     /// struct Notes {
+    ///     title: String,
     ///     // Shared inside the isolate, never across: `Rc` is fine here.
     ///     lines: Rc<RefCell<Vec<String>>>,
     /// }
@@ -748,37 +757,64 @@ impl IsolateGroup {
     /// #[isolate(pinned)]
     /// impl Notes {
     ///     #[message]
-    ///     fn add(&mut self, line: String) -> usize {
+    ///     fn add(&mut self, line: String) -> String {
     ///         self.lines.borrow_mut().push(line);
-    ///         self.lines.borrow().len()
+    ///         format!("{}: {} lines", self.title, self.lines.borrow().len())
     ///     }
     /// }
     ///
     /// let group = IsolateGroup::new();
-    /// let notes = group.spawn_pinned(|| Notes { lines: Rc::default() });
-    /// assert_eq!(notes.add("one".into()).wait(), Ok(1));
-    /// assert_eq!(notes.add("two".into()).wait(), Ok(2));
+    /// // The `Rc` is built by the factory, on the isolate's worker; the title
+    /// // is data, and crosses beside it.
+    /// let notes = group.spawn_pinned(
+    ///     |title| Notes { title, lines: Rc::default() },
+    ///     "todo".to_owned(),
+    /// );
+    /// assert_eq!(notes.add("one".into()).wait(), Ok("todo: 1 lines".to_owned()));
+    /// assert_eq!(notes.add("two".into()).wait(), Ok("todo: 2 lines".to_owned()));
     /// ```
-    pub fn spawn_pinned<I, F>(&self, factory: F) -> I::Port
+    ///
+    /// A factory that captures is refused, whatever it captures:
+    ///
+    /// ```compile_fail
+    /// use std::sync::{Arc, Mutex};
+    /// use isolate_core::prelude::*;
+    ///
+    /// #[isolate(pinned)]
+    /// struct Leaky { shared: Arc<Mutex<u64>> }
+    ///
+    /// #[isolate(pinned)]
+    /// impl Leaky {
+    ///     #[message]
+    ///     fn bump(&mut self) { *self.shared.lock().unwrap() += 1 }
+    /// }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let shared = Arc::new(Mutex::new(0));
+    /// let leaky = group.spawn_pinned(move |()| Leaky { shared: shared.clone() }, ());
+    /// ```
+    pub fn spawn_pinned<D, I>(&self, factory: fn(D) -> I, data: D) -> I::Port
     where
+        D: Sendable,
         I: Isolate,
-        F: FnOnce() -> I + Send + 'static,
     {
-        self.spawn_pinned_with(factory, SpawnOptions::default()).0
+        self.spawn_pinned_with(factory, data, SpawnOptions::default())
+            .0
     }
 
     /// [`spawn_pinned`](Self::spawn_pinned) with [`SpawnOptions`], returning
     /// the isolate's handle too.
-    pub fn spawn_pinned_with<I, F>(
+    pub fn spawn_pinned_with<D, I>(
         &self,
-        factory: F,
+        factory: fn(D) -> I,
+        data: D,
         options: SpawnOptions,
     ) -> (I::Port, IsolateHandle)
     where
+        D: Sendable,
         I: Isolate,
-        F: FnOnce() -> I + Send + 'static,
     {
-        let cell = Cell::spawn_pinned(&self.owner.pool, Pinned::new(factory), options);
+        let cell = Cell::spawn_pinned(&self.owner.pool, Pinned::new(factory, data), options);
         let handle = IsolateHandle::new(cell.clone());
         (I::Port::from(SendPort::from_inbox(cell)), handle)
     }

@@ -79,7 +79,8 @@
 //! //        is refused because it is shared mutable state: it allows writes
 //! //        through a shared reference.
 //! //        help: send an owned copy of the data instead (the receiver gets its
-//! //        own), or keep the state in one isolate and send a `SendPort` to it
+//! //        own), or make the state one isolate's own and send that isolate
+//! //        plain-data messages
 //! ```
 //!
 //! The same isolate can be written by hand by implementing [`Isolate`]; its
@@ -121,6 +122,7 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
+mod checked;
 mod control;
 pub mod deterministic;
 mod error;
@@ -256,6 +258,8 @@ pub mod __private {
 
     /// As `assert_sendable`, for `#[message(immutable)]`.
     pub const fn assert_immutable<T: crate::Immutable + ?Sized>() {}
+
+    pub use crate::checked::Checked;
 
     /// Implemented by `#[isolate]` on a struct.
     ///

@@ -3,14 +3,22 @@
 //!
 //! The scheduler does the pinning (a pinned isolate is queued only on its
 //! home worker, which nobody steals from; see `scheduler/worker.rs`). This
-//! module only makes sure the state is *created* there: the value that
-//! crosses from the spawner's thread is the factory, which is `Send`, and
-//! the state it returns never leaves the worker that called it.
+//! module only makes sure the state is *created* there: what crosses from
+//! the spawner's thread is the factory, a `fn` pointer (code, which captures
+//! nothing), and its data, which is `Sendable`; the state it returns never
+//! leaves the worker that called it.
+//!
+//! A closure factory would be `Send` and still capture what the spawner
+//! shares with others (a clone of its `Arc<Mutex<_>>`): the state would then
+//! reach that mutex from inside the isolate, past every check. That is why
+//! the factory is a `fn` and its data travels beside it, as `spawn_fn`'s
+//! message does.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::isolate::{Handled, Isolate};
+use crate::sendable::Sendable;
 
 /// A pinned isolate as the scheduler holds it: the factory until the first
 /// run on the home worker, the state from then on.
@@ -21,9 +29,9 @@ pub(crate) struct Pinned<I> {
 }
 
 impl<I: Isolate> Pinned<I> {
-    pub(crate) fn new(factory: impl FnOnce() -> I + Send + 'static) -> Self {
+    pub(crate) fn new<D: Sendable>(factory: fn(D) -> I, data: D) -> Self {
         Pinned {
-            factory: Some(Box::new(factory)),
+            factory: Some(Box::new(move || factory(data))),
             state: None,
         }
     }

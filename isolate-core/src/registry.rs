@@ -12,18 +12,45 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::port::SendPort;
+use crate::sendable::Sendable;
 
-/// A port the registry can hold: [`SendPort<T>`] and every port that
-/// `#[isolate]` generates.
-pub trait Port: Clone + Send + Sync + 'static {
+/// A port the registry can hold: [`SendPort<T>`] of a [`Sendable`] `T`, and
+/// every port that `#[isolate]` generates.
+///
+/// A registered port reaches every isolate of the group that looks it up,
+/// so the port and what it carries must be able to cross an isolate: the
+/// trait asks for [`Sendable`] of both. That is the whole of its contract,
+/// so it is safe to implement for a wrapper of one's own (a `#[message]`
+/// struct around a `SendPort`, say); a wrapper that also holds shared
+/// mutable state is not `Sendable`, and so is no `Port`.
+///
+/// # Examples
+///
+/// ```compile_fail
+/// use std::sync::{Arc, Mutex};
+/// use isolate_core::prelude::*;
+///
+/// let group = IsolateGroup::new();
+/// let inbox = ReceivePort::<Arc<Mutex<u64>>>::new();
+/// // A port of shared mutable state cannot be published: refused.
+/// group.register("back", &inbox.send_port())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a port that other isolates may look up",
+    label = "not a `Port`",
+    note = "a `Port` is a `SendPort<T>` of a `Sendable` `T`, or a port that `#[isolate]` generates; \
+            a type of your own needs `Port`, `Clone`, `Sync` and `Sendable` (`#[message]` derives it)"
+)]
+pub trait Port: Sendable + Clone + Sync {
     /// What the port carries.
-    type Message: Send + 'static;
+    type Message: Sendable;
 
     /// The `SendPort` underneath.
     fn as_send_port(&self) -> &SendPort<Self::Message>;
 }
 
-impl<T: Send + 'static> Port for SendPort<T> {
+impl<T: Sendable> Port for SendPort<T> {
     type Message = T;
 
     fn as_send_port(&self) -> &SendPort<T> {

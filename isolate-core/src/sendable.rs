@@ -54,10 +54,23 @@ use crate::shared::Shared;
     label = "`{Self}` is not `Sendable`",
     note = "for a struct or enum of your own, `#[message]` derives `Sendable` after checking every field",
     note = "shared mutable state (`Rc`, `Cell`, `RefCell`, locks, atomics, `Arc<Mutex<_>>`), borrows, \
-            raw pointers and `ReceivePort`s never cross: move an owned copy, wrap immutable data in \
-            `Shared<T>`, or keep the mutable state in one isolate and send a `SendPort` to it"
+            raw pointers and `ReceivePort`s never cross, not even inside a port's messages: move an \
+            owned copy, wrap immutable data in `Shared<T>`, or make the mutable state one isolate's \
+            own and send that isolate plain-data messages"
 )]
-pub unsafe trait Sendable: Send + 'static {}
+pub unsafe trait Sendable: Send + 'static {
+    /// Where `#[message]` and `#[isolate]` check each field of the type
+    /// they implement this trait for. Not part of the API.
+    ///
+    /// The checks live in the generated impl itself, naming the trait by
+    /// the same path as the impl: a user who rebinds that path (say with
+    /// `extern crate self as isolate_core;`) changes which trait both name,
+    /// so no rebinding can keep the impl and drop its checks. (`where`
+    /// clauses on the impl would do the same, but overflow on a recursive
+    /// type such as `struct List { next: Option<Box<List>> }`.)
+    #[doc(hidden)]
+    const __FIELDS_CHECKED: () = ();
+}
 
 /// Deeply immutable data: nothing reachable from it can change, so many
 /// isolates can read it at once through a [`Shared<T>`] pointer.
@@ -96,9 +109,14 @@ pub unsafe trait Sendable: Send + 'static {}
     note = "for a struct or enum of your own, `#[message(immutable)]` derives `Immutable` after checking every field",
     note = "data with `Cell`, `RefCell`, locks, atomics, `Rc` or raw pointers inside can change \
             through a shared reference, so it is never shared: send an owned copy instead, or \
-            keep the state in one isolate and send a `SendPort` to it"
+            make the state one isolate's own and send that isolate plain-data messages"
 )]
-pub unsafe trait Immutable: Send + Sync + 'static {}
+pub unsafe trait Immutable: Send + Sync + 'static {
+    /// As [`Sendable::__FIELDS_CHECKED`], for `#[message(immutable)]`. Not
+    /// part of the API.
+    #[doc(hidden)]
+    const __FIELDS_CHECKED: () = ();
+}
 
 macro_rules! both {
     ($($ty:ty),* $(,)?) => {$(

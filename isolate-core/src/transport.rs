@@ -41,7 +41,8 @@
 //!
 //! /// The transport's way back: here, a channel of bytes.
 //! struct Back(std::sync::mpsc::Sender<Vec<u8>>);
-//! impl Answer for Back {
+//! // SAFETY: it reaches only a channel that carries the answer's bytes.
+//! unsafe impl Answer for Back {
 //!     fn answer(self: Box<Self>, bytes: Vec<u8>) {
 //!         let _ = self.0.send(bytes);
 //!     }
@@ -418,7 +419,20 @@ where
 
 /// A transport's way back to the asker of a message it delivers: the
 /// [`ReplySender`] in the decoded message answers through it.
-pub trait Answer: Send + 'static {
+///
+/// # Safety
+///
+/// The `ReplySender` that [`decode`] builds around an `Answer` is
+/// [`Sendable`](crate::Sendable): it may be handed to any isolate, and its
+/// [`answer`](Self::answer) and [`fail`](Self::fail) run on the thread of
+/// whichever isolate answers. Implement it only for a transport's way back
+/// that reaches no state an isolate's own code can reach, except through
+/// synchronization that the transport owns and uses only to carry bytes
+/// (a channel to its I/O task, say). A user value with shared mutable state
+/// inside (an `Arc<Mutex<_>>` that `main` also holds) would cross into the
+/// answering isolate through it, which the isolation guarantee forbids.
+/// `isolate-nats` implements it this way.
+pub unsafe trait Answer: Send + 'static {
     /// Carries the encoded answer back.
     fn answer(self: Box<Self>, bytes: Vec<u8>);
 
@@ -540,7 +554,20 @@ pub(crate) fn is_current() -> bool {
 
 /// Where the messages of a [`proxy_port`] go: a transport's sending end
 /// for one remote port.
-pub trait Proxy<T>: Send + Sync + 'static {
+///
+/// # Safety
+///
+/// The port that [`proxy_port`] makes is [`Sendable`](crate::Sendable)
+/// (for a `Sendable` `T`): its clones may be held by any number of
+/// isolates, and the proxy's methods run on the thread of whichever one
+/// sends, in parallel. Implement it only for a transport's sending end that
+/// reaches no state an isolate's own code can reach, except through
+/// synchronization that the transport owns and uses only to carry messages
+/// (its queue to the network, its flow-control window). A proxy that holds
+/// a user's shared mutable state (an `Arc<Mutex<_>>` that `main` also
+/// holds) would let every isolate with the port touch it, which the
+/// isolation guarantee forbids. `isolate-nats` implements it this way.
+pub unsafe trait Proxy<T>: Send + Sync + 'static {
     /// Sends `message` on its way, without waiting for the network.
     ///
     /// # Errors
@@ -599,7 +626,8 @@ impl Room {
 /// use isolate_core::transport::{self, Proxy};
 ///
 /// struct Printer;
-/// impl Proxy<String> for Printer {
+/// // SAFETY: `Printer` has no state at all; it only writes to stdout.
+/// unsafe impl Proxy<String> for Printer {
 ///     fn send(&self, message: String) -> Result<(), TrySendError<String>> {
 ///         println!("{message}");
 ///         Ok(())

@@ -221,9 +221,12 @@ fn pinned_isolates_and_current_work_in_a_deterministic_group() {
     }
 
     deterministic::check(0..10, |group| async move {
-        let local = group.spawn_pinned(|| Local {
-            count: Rc::default(),
-        });
+        let local = group.spawn_pinned(
+            |()| Local {
+                count: Rc::default(),
+            },
+            (),
+        );
         assert_eq!(local.bump().await, Ok(1));
         assert_eq!(local.bump().await, Ok(2));
         assert_eq!(local.sibling_count().await, Ok(Some(1)));

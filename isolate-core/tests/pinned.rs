@@ -87,7 +87,7 @@ impl Spinner {
 #[test]
 fn rc_state_is_built_and_used_on_one_worker_only() {
     let group = common::group(2);
-    let local = group.spawn_pinned(|| Local::new(None));
+    let local = group.spawn_pinned(|()| Local::new(None), ());
     let spinners: Vec<_> = (0..4).map(|_| group.spawn(Spinner)).collect();
     // Messages from this thread, from other threads and amid other work:
     // whatever wakes it, it runs at home.
@@ -129,7 +129,7 @@ fn rc_state_is_built_and_used_on_one_worker_only() {
 #[test]
 fn an_async_handler_may_hold_rc_across_an_await() {
     let group = common::group(2);
-    let local = group.spawn_pinned(|| Local::new(None));
+    let local = group.spawn_pinned(|()| Local::new(None), ());
     let mut requests = ReceivePort::<SendPort<u64>>::new();
     let answer = local.touch_later(requests.send_port());
     requests.recv_timeout(PATIENCE).unwrap().send(42).unwrap();
@@ -142,7 +142,7 @@ fn an_async_handler_may_hold_rc_across_an_await() {
 fn pinned_isolates_are_spread_over_the_workers() {
     let group = common::group(2);
     let homes: HashSet<String> = (0..4)
-        .map(|_| group.spawn_pinned(|| Local::new(None)))
+        .map(|_| group.spawn_pinned(|()| Local::new(None), ()))
         .map(|local| local.report().wait_timeout(PATIENCE).unwrap().0)
         .collect();
     assert_eq!(homes.len(), 2, "homes go round-robin: {homes:?}");
@@ -153,7 +153,7 @@ fn the_state_is_dropped_on_its_home_when_the_isolate_ends() {
     let group = common::group(2);
     let mut dropped = ReceivePort::new();
     let port = dropped.send_port();
-    let local = group.spawn_pinned(move || Local::new(Some(port)));
+    let local = group.spawn_pinned(|port| Local::new(Some(port)), port);
     let (built_on, _) = local.report().wait_timeout(PATIENCE).unwrap();
     drop(local); // its last port: it ends
     assert_eq!(dropped.recv_timeout(PATIENCE), Ok(built_on));
@@ -166,7 +166,7 @@ fn the_state_is_dropped_on_its_home_when_the_group_shuts_down() {
     let homes: Vec<String> = (0..4)
         .map(|_| {
             let port = dropped.send_port();
-            let local = group.spawn_pinned(move || Local::new(Some(port)));
+            let local = group.spawn_pinned(|port| Local::new(Some(port)), port);
             let home = local.report().wait_timeout(PATIENCE).unwrap().0;
             // Kept alive by a port that outlives the group.
             std::mem::forget(local);
@@ -192,7 +192,8 @@ fn a_factory_that_panics_ends_the_isolate_and_its_asks_fail() {
     let mut exits = ReceivePort::new();
     let mut errors = ReceivePort::new();
     let (local, _handle) = group.spawn_pinned_with(
-        || -> Local { panic!("no state today") },
+        |()| -> Local { panic!("no state today") },
+        (),
         SpawnOptions::new()
             .on_exit(exits.send_port(), ())
             .on_error(errors.send_port()),
@@ -208,7 +209,8 @@ fn a_pinned_isolate_can_be_killed_and_reports_its_exit() {
     let group = common::group(2);
     let mut exits = ReceivePort::new();
     let (local, handle) = group.spawn_pinned_with(
-        || Local::new(None),
+        |()| Local::new(None),
+        (),
         SpawnOptions::new().on_exit(exits.send_port(), "gone"),
     );
     local.touch().unwrap();
@@ -256,7 +258,7 @@ fn handled_local_from_an_isolate_that_is_not_pinned_fails_the_message() {
 #[test]
 fn a_state_that_is_send_may_be_pinned_too() {
     let group = common::group(2);
-    let spinner = group.spawn_pinned(|| Spinner);
+    let spinner = group.spawn_pinned(|()| Spinner, ());
     assert_eq!(spinner.spin(4).wait_timeout(PATIENCE), Ok(6));
 }
 
@@ -333,7 +335,7 @@ impl Stubborn {
 #[test]
 fn an_ask_queued_behind_a_stuck_handler_fails_after_a_shutdown_timeout() {
     let group = common::group(1);
-    let stubborn = group.spawn_pinned(Stubborn::new);
+    let stubborn = group.spawn_pinned(|()| Stubborn::new(), ());
     let mut started = ReceivePort::new();
     stubborn.hold(started.send_port(), 500).unwrap();
     started.recv_timeout(PATIENCE).unwrap();
@@ -348,8 +350,8 @@ fn an_ask_queued_behind_a_stuck_handler_fails_after_a_shutdown_timeout() {
 #[test]
 fn an_ask_held_by_a_pinned_future_fails_when_its_worker_was_stuck_at_shutdown() {
     let group = common::group(1);
-    let waiting = group.spawn_pinned(Stubborn::new);
-    let holding = group.spawn_pinned(Stubborn::new);
+    let waiting = group.spawn_pinned(|()| Stubborn::new(), ());
+    let holding = group.spawn_pinned(|()| Stubborn::new(), ());
     let mut started = ReceivePort::new();
     let held = waiting.never(started.send_port());
     started.recv_timeout(PATIENCE).unwrap();
@@ -364,7 +366,7 @@ fn an_ask_held_by_a_pinned_future_fails_when_its_worker_was_stuck_at_shutdown() 
 #[test]
 fn a_busy_pinned_isolate_does_not_starve_its_worker() {
     let group = common::group(1);
-    let stubborn = group.spawn_pinned(Stubborn::new);
+    let stubborn = group.spawn_pinned(|()| Stubborn::new(), ());
     stubborn.start(stubborn.clone()).unwrap();
     // An ordinary isolate on the same (only) worker still gets its turns.
     let spinner = group.spawn(Spinner);
@@ -379,9 +381,9 @@ fn a_pinned_spawn_after_shutdown_drops_its_factory() {
     group.shutdown();
     let mut dropped = ReceivePort::<String>::new();
     let port = dropped.send_port();
-    let local = group.spawn_pinned(move || Local::new(Some(port)));
+    let local = group.spawn_pinned(|port| Local::new(Some(port)), port);
     assert!(local.report().wait_timeout(PATIENCE).is_err());
-    // The factory (and the port it captured) is gone: nothing can send.
+    // The factory (and the port in its data) is gone: nothing can send.
     assert_eq!(
         dropped.recv_timeout(PATIENCE),
         Err(isolate_core::RecvTimeoutError::Disconnected)
@@ -407,10 +409,13 @@ fn a_long_chain_of_pinned_isolates_shuts_down_without_deep_recursion() {
     let mut next: Option<LinkPort> = None;
     for _ in 0..20_000 {
         let held = next.take();
-        next = Some(group.spawn_pinned(move || Link {
-            _next: held,
-            _local: Rc::new(()),
-        }));
+        next = Some(group.spawn_pinned(
+            |next| Link {
+                _next: next,
+                _local: Rc::new(()),
+            },
+            held,
+        ));
     }
     let head = next.unwrap();
     head.ping().unwrap();
@@ -426,7 +431,7 @@ fn a_pinned_state_in_a_deterministic_group_is_dropped_when_the_group_is() {
     let group = IsolateGroup::deterministic(4);
     let mut dropped = ReceivePort::new();
     let port = dropped.send_port();
-    let local = group.spawn_pinned(move || Local::new(Some(port)));
+    let local = group.spawn_pinned(|port| Local::new(Some(port)), port);
     let built_on = group.block_on(local.report()).unwrap().unwrap().0;
     // Its last port goes while nothing drives the group: the wake-up waits
     // in the group's home queue, until the group itself is dropped.

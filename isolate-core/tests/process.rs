@@ -826,7 +826,7 @@ fn a_message_too_large_for_the_connection_is_undeliverable_and_the_port_goes_on(
     let error = child
         .port()
         .send_port()
-        .send(CalcMessage::Len(big.clone(), reply_to))
+        .send(CalcMessage::len(big.clone(), reply_to))
         .unwrap_err();
     assert!(matches!(error, SendError::Undeliverable(_)), "{error:?}");
     assert!(
@@ -857,7 +857,7 @@ fn a_pong_for_a_full_mailbox_does_not_stall_the_connection() {
     });
     stuck.hit(1).unwrap(); // fills the mailbox
     let (child, _) = calc(&group);
-    child.ping(stuck.send_port().clone(), StuckMessage::Hit(2));
+    child.ping(stuck.send_port().clone(), StuckMessage::hit(2));
     assert_eq!(child.port().square(3).wait_timeout(PATIENCE), Ok(9));
     child.port().exit_with(0).unwrap();
     assert_eq!(

@@ -42,7 +42,8 @@ impl Doubler {
 /// The way back of a request: a channel of what the answer became.
 struct Back(mpsc::Sender<Result<Vec<u8>, AnswerFailure>>);
 
-impl Answer for Back {
+// SAFETY: it reaches only a channel that carries the answer's bytes.
+unsafe impl Answer for Back {
     fn answer(self: Box<Self>, bytes: Vec<u8>) {
         let _ = self.0.send(Ok(bytes));
     }
@@ -58,7 +59,8 @@ struct Loopback<T: Send + 'static> {
     port: SendPort<T>,
 }
 
-impl<T> Proxy<T> for Loopback<T>
+// SAFETY: it reaches only a `SendPort`, which carries the decoded messages.
+unsafe impl<T> Proxy<T> for Loopback<T>
 where
     T: Serialize + serde::de::DeserializeOwned + Send + 'static,
 {

@@ -41,6 +41,9 @@ pub(crate) struct Field {
     /// `name`, `0`, or `Variant::name` for error messages.
     pub(crate) label: String,
     pub(crate) ty: Type,
+    /// The `#[cfg(..)]` attributes of the field and of its variant: the
+    /// field's check is compiled only where the field is.
+    pub(crate) cfgs: Vec<Attribute>,
 }
 
 impl Message {
@@ -67,7 +70,7 @@ impl Message {
 }
 
 fn fields_of(item: &DeriveInput) -> Vec<Field> {
-    fn collect(prefix: &str, fields: &syn::Fields, into: &mut Vec<Field>) {
+    fn collect(prefix: &str, outer: &[Attribute], fields: &syn::Fields, into: &mut Vec<Field>) {
         for (index, field) in fields.iter().enumerate() {
             let name = match &field.ident {
                 Some(ident) => ident.to_string(),
@@ -76,16 +79,18 @@ fn fields_of(item: &DeriveInput) -> Vec<Field> {
             into.push(Field {
                 label: format!("{prefix}{name}"),
                 ty: field.ty.clone(),
+                cfgs: cfgs(outer).chain(cfgs(&field.attrs)).collect(),
             });
         }
     }
     let mut fields = Vec::new();
     match &item.data {
-        Data::Struct(data) => collect("", &data.fields, &mut fields),
+        Data::Struct(data) => collect("", &[], &data.fields, &mut fields),
         Data::Enum(data) => {
             for variant in &data.variants {
                 collect(
                     &format!("{}::", variant.ident),
+                    &variant.attrs,
                     &variant.fields,
                     &mut fields,
                 );
@@ -94,6 +99,45 @@ fn fields_of(item: &DeriveInput) -> Vec<Field> {
         Data::Union(_) => {}
     }
     fields
+}
+
+/// The `#[cfg(..)]` attributes among `attrs`.
+fn cfgs(attrs: &[Attribute]) -> impl Iterator<Item = Attribute> + '_ {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"))
+        .cloned()
+}
+
+/// Replaces `Self` in a handler's argument or return type with the
+/// isolate's type: the type is copied into the message enum, the port and
+/// the dispatch, where `Self` would name three different types.
+fn replace_self(ty: &mut Type, self_ty: &Type) {
+    struct Replace<'a>(&'a Type);
+    impl syn::visit_mut::VisitMut for Replace<'_> {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::Path(path) = ty
+                && path.qself.is_none()
+                && path.path.leading_colon.is_none()
+                && path
+                    .path
+                    .segments
+                    .first()
+                    .is_some_and(|s| s.ident == "Self")
+            {
+                let self_ty = self.0;
+                if path.path.segments.len() == 1 {
+                    *ty = self_ty.clone();
+                    return;
+                }
+                // `Self::Assoc` becomes `<Counter>::Assoc`.
+                let rest: Vec<_> = path.path.segments.iter().skip(1).cloned().collect();
+                *ty = syn::parse_quote!(<#self_ty>::#(#rest)::*);
+            }
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Replace(self_ty), ty);
 }
 
 /// What `#[isolate]` was put on.
@@ -208,7 +252,16 @@ impl IsolateImpl {
                 continue;
             };
             let attr = method.attrs.remove(position);
-            handlers.push(Handler::parse(attr, method));
+            let mut handler = Handler::parse(attr, method);
+            for ty in handler
+                .args
+                .iter_mut()
+                .map(|arg| &mut arg.ty)
+                .chain(&mut handler.output)
+            {
+                replace_self(ty, &item.self_ty);
+            }
+            handlers.push(handler);
         }
         IsolateImpl {
             item,

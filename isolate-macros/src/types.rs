@@ -20,7 +20,12 @@ pub(crate) struct Refusal {
 }
 
 const SHARED_MUTABLE_FIX: &str = "send an owned copy of the data instead (the receiver gets its own), \
-     or keep the state in one isolate and send a `SendPort` to that isolate";
+     or make the state one isolate's own and send that isolate plain-data messages";
+
+/// The generic types whose parameter is what they carry to another
+/// isolate: a refusal inside one says so, since "send a port to it" is
+/// what the user already did.
+const CARRIERS: &[&str] = &["SendPort", "ReplySender", "Reply", "Shared"];
 
 /// The first refused type inside `ty`, outermost first.
 pub(crate) fn refusal(ty: &Type) -> Option<Refusal> {
@@ -65,20 +70,126 @@ pub(crate) fn refusal(ty: &Type) -> Option<Refusal> {
                     ..found
                 });
             }
-            path.path
-                .segments
-                .iter()
-                .find_map(|segment| match &segment.arguments {
-                    PathArguments::AngleBracketed(args) => {
-                        args.args.iter().find_map(|arg| match arg {
-                            GenericArgument::Type(ty) => refusal(ty),
-                            _ => None,
-                        })
-                    }
-                    PathArguments::Parenthesized(_) | PathArguments::None => None,
+            if let Some(elided) = elided_borrow(&path.path) {
+                return Some(Refusal {
+                    tokens: quote::quote!(#ty),
+                    found: text(ty),
+                    ..elided
+                });
+            }
+            path.path.segments.iter().find_map(|segment| {
+                let PathArguments::AngleBracketed(args) = &segment.arguments else {
+                    return None;
+                };
+                let inner = args.args.iter().find_map(|arg| match arg {
+                    GenericArgument::Type(ty) => refusal(ty),
+                    _ => None,
+                })?;
+                let carrier = segment.ident.to_string();
+                Some(if CARRIERS.contains(&carrier.as_str()) {
+                    carried(&carrier, inner)
+                } else {
+                    inner
                 })
+            })
         }
         _ => None,
+    }
+}
+
+/// A refusal of what a `SendPort` (or reply, or `Shared`) would carry.
+fn carried(carrier: &str, inner: Refusal) -> Refusal {
+    let why = match carrier {
+        "Shared" => "what a `Shared` holds is read by many isolates at once, and",
+        "SendPort" => "a port's messages cross to the isolate that receives them, and",
+        _ => "an answer crosses back to the isolate that asked, and",
+    };
+    Refusal {
+        why: leak(format!("{why} {}", inner.why)),
+        fix: leak(format!(
+            "make the `{carrier}`'s type plain data: {}",
+            match carrier {
+                "Shared" => "`Shared<T>` is for immutable data",
+                _ =>
+                    "keep the mutable state as one isolate's own, and let its messages carry requests and copies",
+            }
+        )),
+        ..inner
+    }
+}
+
+/// A `'static` string for a refusal put together from parts: one per error,
+/// in a compiler process that ends soon after.
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// `Cow<str>` and the other standard borrowing types written without their
+/// lifetime: the lifetime is elided, so the type borrows, which neither
+/// `borrows` (no lifetime is written) nor rustc (which then suggests a
+/// lifetime on the generated enum) says plainly.
+fn elided_borrow(path: &syn::Path) -> Option<Refusal> {
+    let last = path.segments.last()?;
+    let lifetimes = match &last.arguments {
+        PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter(|arg| matches!(arg, GenericArgument::Lifetime(_)))
+            .count(),
+        _ => 0,
+    };
+    if lifetimes > 0 {
+        return None;
+    }
+    let why = "its lifetime is elided, so it borrows, and a borrow cannot outlive the sender's \
+               stack frame, which a message does";
+    match last.ident.to_string().as_str() {
+        "Cow" => {
+            let owned = match &last.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+                    GenericArgument::Type(ty) => Some(owned_of(ty)),
+                    _ => None,
+                }),
+                _ => None,
+            }
+            .unwrap_or_else(|| "the owned type".to_owned());
+            Some(Refusal {
+                tokens: proc_macro2::TokenStream::new(),
+                found: String::new(),
+                why,
+                fix: leak(format!(
+                    "send the owned type, `{owned}` (`cow.into_owned()`), or `Cow<'static, _>`"
+                )),
+            })
+        }
+        // Only names that leave no doubt: a user type called `Iter` or
+        // `Ref` may well own its data.
+        "MutexGuard" | "RwLockReadGuard" | "RwLockWriteGuard" => Some(Refusal {
+            tokens: proc_macro2::TokenStream::new(),
+            found: String::new(),
+            why,
+            fix: "send a copy of the guarded value (`guard.clone()`), or keep the lock's data as \
+                  one isolate's own state",
+        }),
+        _ => None,
+    }
+}
+
+/// The owned form of the borrowed type inside a `Cow`.
+fn owned_of(borrowed: &Type) -> String {
+    match borrowed {
+        Type::Slice(slice) => format!("Vec<{}>", text(&slice.elem)),
+        Type::Path(path) => match path.path.segments.last().map(|s| s.ident.to_string()) {
+            Some(name) => match name.as_str() {
+                "str" => "String".to_owned(),
+                "Path" => "PathBuf".to_owned(),
+                "OsStr" => "OsString".to_owned(),
+                "CStr" => "CString".to_owned(),
+                _ => format!("<{} as ToOwned>::Owned", text(borrowed)),
+            },
+            None => text(borrowed),
+        },
+        other => format!("<{} as ToOwned>::Owned", text(other)),
     }
 }
 
@@ -105,9 +216,15 @@ fn refused_path(path: &syn::Path) -> Option<Refusal> {
             "it is shared mutable state: it allows writes through a shared reference",
             SHARED_MUTABLE_FIX,
         )),
-        "Cell" | "OnceCell" | "Weak" if qualified => Some(refusal(
+        "Cell" | "OnceCell" if qualified => Some(refusal(
             "it is shared mutable state: it allows writes through a shared reference",
             SHARED_MUTABLE_FIX,
+        )),
+        "Weak" if qualified => Some(refusal(
+            "a `Weak` points at a value that an `Rc` or `Arc` owns elsewhere, and that value \
+             stays with its owner",
+            "send an owned copy of the value it points to (`weak.upgrade()` then clone), or a \
+             `Shared<T>` of immutable data",
         )),
         "Mutex" | "RwLock" | "Condvar" | "Barrier" | "OnceLock" | "LazyLock" => Some(refusal(
             "a lock is shared mutable state: two isolates holding it would share what it guards",
@@ -270,6 +387,42 @@ mod tests {
             why("&'static RefCell<u8>")
                 .unwrap()
                 .contains("shared mutable")
+        );
+    }
+
+    #[test]
+    fn elided_borrows_name_the_owned_type() {
+        let cow = why("Cow<str>").unwrap();
+        assert!(cow.contains("elided"), "{cow}");
+        assert!(cow.contains("`String`"), "{cow}");
+        assert!(why("std::borrow::Cow<[u8]>").unwrap().contains("`Vec<u8>`"));
+        assert!(why("Cow<Path>").unwrap().contains("`PathBuf`"));
+        assert!(why("Option<Cow<str>>").unwrap().contains("`String`"));
+        assert!(why("Cow<'static, str>").is_none());
+        assert!(why("MutexGuard<u8>").unwrap().contains("borrows"));
+        assert!(why("Iter").is_none());
+    }
+
+    #[test]
+    fn a_refusal_inside_a_port_says_the_port_carries_it() {
+        let port = why("SendPort<Arc<Mutex<u8>>>").unwrap();
+        assert!(port.starts_with("Mutex<u8>"), "{port}");
+        assert!(port.contains("a port's messages cross"), "{port}");
+        assert!(!port.contains("send a `SendPort`"), "{port}");
+        assert!(
+            why("ReplySender<Rc<u8>>")
+                .unwrap()
+                .contains("answer crosses back")
+        );
+    }
+
+    #[test]
+    fn weak_is_refused_for_what_it_is() {
+        let weak = why("std::rc::Weak<u8>").unwrap();
+        assert!(weak.contains("owns elsewhere"), "{weak}");
+        assert!(
+            !weak.contains("writes through a shared reference"),
+            "{weak}"
         );
     }
 

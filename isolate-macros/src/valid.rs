@@ -57,7 +57,9 @@ pub(crate) fn message(message: &Message) -> syn::Result<()> {
                     );
                 }
             }
-            for field in &ty.fields {
+            // A field under `#[cfg]` may not exist: its refusal by name is
+            // left to its `Sendable` check, which carries the same `#[cfg]`.
+            for field in ty.fields.iter().filter(|field| field.cfgs.is_empty()) {
                 check_crossing(
                     &mut errors,
                     &field.ty,
@@ -105,7 +107,7 @@ pub(crate) fn isolate(item: &IsolateItem) -> syn::Result<()> {
             let name = &item.ident;
             // A pinned isolate's state never moves: `Rc` and friends are fine.
             let fields = if *pinned { &[][..] } else { &fields[..] };
-            for field in fields {
+            for field in fields.iter().filter(|field| field.cfgs.is_empty()) {
                 check_crossing_or(
                     &mut errors,
                     &field.ty,
@@ -115,7 +117,7 @@ pub(crate) fn isolate(item: &IsolateItem) -> syn::Result<()> {
                     ),
                     "; or, if the state is never to leave one thread, write \
                      `#[isolate(pinned)]` on the struct and the impl block and spawn it with \
-                     `group.spawn_pinned(|| ..)`",
+                     `group.spawn_pinned(|data| .., data)`",
                 );
             }
         }

@@ -452,6 +452,23 @@ impl RemoteGroup {
     /// another member has taken one meanwhile: then it stops serving that
     /// one and tells its error listeners.
     ///
+    /// A port that may be registered here is one that may be registered in
+    /// an [`IsolateGroup`](isolate_core::IsolateGroup): a
+    /// [`Port`](isolate_core::Port), which is `Sendable` and carries
+    /// `Sendable` messages, and whose messages are serde types. A port of
+    /// interior mutability is refused at compile time, even though its
+    /// messages would be copied on the way (`Cell<u64>` is serde):
+    ///
+    /// ```compile_fail
+    /// use std::cell::Cell;
+    /// use isolate_core::ReceivePort;
+    ///
+    /// fn publish(remote: &isolate_nats::RemoteGroup) {
+    ///     let inbox = ReceivePort::<Cell<u64>>::new();
+    ///     let _ = remote.register("back", &inbox.send_port()).wait();
+    /// }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Taken`] when a live port is registered under `name`, by any

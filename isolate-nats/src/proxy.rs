@@ -25,7 +25,11 @@ pub(crate) struct RemotePort<T> {
     pub(crate) _message: PhantomData<fn(T)>,
 }
 
-impl<T: Serialize + Send + 'static> Proxy<T> for RemotePort<T> {
+// SAFETY: it reaches only the link (its queue to the I/O task, which carries
+// encoded messages to NATS, and its error listeners) and the port's
+// flow-control window, all synchronized and owned by this crate; no user
+// value is inside.
+unsafe impl<T: Serialize + Send + 'static> Proxy<T> for RemotePort<T> {
     fn send(&self, message: T) -> Result<(), TrySendError<T>> {
         let link = &self.inner.link;
         if link.is_closed() {

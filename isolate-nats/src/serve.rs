@@ -48,7 +48,9 @@ impl NatsAnswer {
     }
 }
 
-impl Answer for NatsAnswer {
+// SAFETY: it reaches only the link's queue to the I/O task, which carries
+// the answer's bytes to NATS, and the link's error listeners (ports).
+unsafe impl Answer for NatsAnswer {
     fn answer(self: Box<Self>, bytes: Vec<u8>) {
         let max = self.link.client.max_payload();
         if bytes.len() + 4 > max {

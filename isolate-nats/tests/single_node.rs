@@ -408,12 +408,13 @@ fn a_crashed_member_is_found_gone_and_its_names_are_freed() {
     drop(crashing);
     assert_eq!(survivor.names().wait().unwrap(), ["counter"]);
 
-    // An ask finds nobody at once (not after its timeout).
-    let started = Instant::now();
+    // An ask finds nobody: NATS says so (`NoResponder`), which is not its
+    // timeout (that would be `Timeout`). No wall-clock bound here: until
+    // the server has seen the connection close, an ask may still time out,
+    // and under load that takes as long as it takes.
     eventually("the crashed member's subject has no responders", || {
         looked_up.total().wait_timeout(PATIENCE) == Err(ReplyError::NoResponder)
     });
-    assert!(started.elapsed() < Duration::from_secs(2));
 
     // A lookup finds the name dead and removes it; it is free again.
     assert!(matches!(
@@ -428,6 +429,7 @@ fn a_crashed_member_is_found_gone_and_its_names_are_freed() {
 }
 
 /// A port whose asks the test answers by hand (or never).
+#[isolate_core::message]
 #[derive(Debug, Serialize, Deserialize)]
 struct Question(u32, ReplySender<u32>);
 

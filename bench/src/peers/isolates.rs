@@ -179,11 +179,14 @@ fn rally(a: SendPort<Ball>, b: SendPort<Ball>) -> f64 {
 /// two workers each player lives on its own and every hop crosses threads.
 fn ping_pong_pinned() -> f64 {
     let group = IsolateGroup::new();
-    let player = || Player {
+    let player = |()| Player {
         other: None,
         done: None,
     };
-    rally(group.spawn_pinned(player), group.spawn_pinned(player))
+    rally(
+        group.spawn_pinned(player, ()),
+        group.spawn_pinned(player, ()),
+    )
 }
 
 type Node = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;

@@ -112,9 +112,14 @@ fn port_type(item: &ItemStruct) -> TokenStream {
             }
         }
 
-        // SAFETY: a port carries `Sendable` messages (the generated message
-        // type's fields are each checked to be `Sendable`).
-        unsafe impl ::isolate_core::Sendable for #port {}
+        // SAFETY: its one field is checked to be `Sendable` below (a port
+        // carries `Sendable` messages).
+        unsafe impl ::isolate_core::Sendable for #port {
+            #[doc(hidden)]
+            const __FIELDS_CHECKED: () = {
+                let () = <#raw as ::isolate_core::Sendable>::__FIELDS_CHECKED;
+            };
+        }
 
         impl ::isolate_core::Port for #port {
             type Message = <#name as ::isolate_core::Isolate>::Message;
@@ -163,14 +168,21 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
 
     let variants = item.handlers.iter().map(|handler| {
         let variant = &handler.variant;
-        let args = handler.args.iter().map(|arg| &arg.ty);
-        let reply = handler
-            .output
-            .as_ref()
-            .map(|output| quote!(::isolate_core::ReplySender<#output>));
-        let fields = args.map(|ty| quote!(#ty)).chain(reply);
+        let fields = variant_fields(handler);
         quote!(#variant(#(#fields),*))
     });
+    // The enum's `Sendable` impl checks its fields, as any other's does;
+    // each is a `Checked<_>`, made only from a `Sendable` value (by the
+    // constructors below), which is what the check reads.
+    let field_checks = item.handlers.iter().flat_map(|handler| {
+        variant_fields(handler)
+            .into_iter()
+            .map(|field| quote!(let () = <#field as ::isolate_core::Sendable>::__FIELDS_CHECKED;))
+    });
+    let constructors = item
+        .handlers
+        .iter()
+        .map(|handler| constructor(&message, handler));
 
     let arms = item
         .handlers
@@ -180,8 +192,6 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
         .handlers
         .iter()
         .map(|handler| port_method(&message, handler));
-
-    let checks = type_checks(item, &format_ident!("assert_sendable"));
 
     let marker_check = if item.pinned {
         quote_spanned! {self_ty.span()=>
@@ -198,7 +208,7 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
     let message_enum = quote! {
         #[doc = #enum_doc]
         #[doc(hidden)]
-        #[allow(private_interfaces, dead_code)]
+        #[allow(private_interfaces, dead_code, clippy::type_complexity)]
         pub enum #message {
             #(#variants,)*
         }
@@ -219,9 +229,17 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
 
         #remote
 
-        // SAFETY: every argument and return type of every handler is checked
-        // to be `Sendable` below, and `ReplySender<R>` is `Sendable` when `R` is.
-        unsafe impl ::isolate_core::Sendable for #message {}
+        impl #message {
+            #(#constructors)*
+        }
+
+        // SAFETY: every field is checked to be `Sendable` below.
+        unsafe impl ::isolate_core::Sendable for #message {
+            #[doc(hidden)]
+            const __FIELDS_CHECKED: () = {
+                #(#field_checks)*
+            };
+        }
 
         impl ::isolate_core::Isolate for #self_ty {
             type Message = #message;
@@ -242,14 +260,82 @@ fn handlers(item: &IsolateImpl) -> TokenStream {
             #[allow(dead_code)]
             fn __assert_handlers() {
                 #marker_check
-                #(#checks)*
             }
         };
     }
 }
 
+/// The fields of a handler's variant: each argument, then the reply sender
+/// of an ask, each in a `Checked`.
+fn variant_fields(handler: &Handler) -> Vec<TokenStream> {
+    // At the type's span: an error about a field (a missing serde impl of
+    // an `#[isolate(remote)]` argument, say) points at the type.
+    let reply = handler.output.as_ref().map(|output| {
+        quote_spanned!(output.span()=> ::isolate_core::__private::Checked<::isolate_core::ReplySender<#output>>)
+    });
+    handler
+        .args
+        .iter()
+        .map(|arg| {
+            let ty = &arg.ty;
+            quote_spanned!(ty.span()=> ::isolate_core::__private::Checked<#ty>)
+        })
+        .chain(reply)
+        .collect()
+}
+
+/// `CounterMessage::add(n)`: builds the handler's message, checking at
+/// each argument's (and the return type's) span that it is `Sendable`.
+/// Every port method builds its message here, so a type that cannot cross
+/// is reported once, where it is written, and nowhere else: the enum holds
+/// it in a `Checked`, so the enum, the port and the dispatch still compile.
+fn constructor(message: &Ident, handler: &Handler) -> TokenStream {
+    let variant = &handler.variant;
+    let method = &handler.method;
+    let names: Vec<&Ident> = handler.args.iter().map(|arg| &arg.name).collect();
+    let types: Vec<&syn::Type> = handler.args.iter().map(|arg| &arg.ty).collect();
+    let checked = handler.args.iter().map(|arg| {
+        let ty = &arg.ty;
+        // The argument as written at the type: an error points there.
+        let mut name = arg.name.clone();
+        name.set_span(ty.span());
+        let new = quote_spanned!(ty.span()=> ::isolate_core::__private::Checked::<#ty>::new);
+        quote!(#new(#name))
+    });
+    let (reply_param, reply) = match &handler.output {
+        Some(output) => {
+            let new = quote_spanned!(output.span()=> ::isolate_core::__private::Checked::<::isolate_core::ReplySender<#output>>::reply);
+            let sender = quote_spanned!(output.span()=> __isolate_reply);
+            (
+                Some(quote!(#sender: ::isolate_core::ReplySender<#output>)),
+                Some(quote!(#new(#sender))),
+            )
+        }
+        None => (None, None),
+    };
+    let params = names
+        .iter()
+        .zip(&types)
+        .map(|(name, ty)| quote!(#name: #ty))
+        .chain(reply_param);
+    let doc = match &handler.output {
+        None => format!("The message of the tell `{method}`."),
+        Some(_) => {
+            format!("The message of the ask `{method}`, answered through the `ReplySender`.")
+        }
+    };
+    quote! {
+        #[doc = #doc]
+        #[allow(private_interfaces, clippy::too_many_arguments, clippy::type_complexity, dead_code)]
+        pub fn #method(#(#params),*) -> Self {
+            #message::#variant(#(#checked,)* #reply)
+        }
+    }
+}
+
 /// `__private::<assert>::<T>()` for every argument and return type of every
 /// handler, each with the type's span, so that an error points at the type.
+/// (A diagnostic only: serde's own bounds are the guarantee.)
 fn type_checks(item: &IsolateImpl, assert: &Ident) -> Vec<TokenStream> {
     item.handlers
         .iter()
@@ -300,7 +386,7 @@ fn dispatch_arm(message: &Ident, handler: &Handler, pinned: bool) -> TokenStream
     let variant = &handler.variant;
     let method = &handler.method;
     let args = bindings(handler);
-    let call = quote_spanned!(method.span()=> self.#method(#(#args),*));
+    let call = quote_spanned!(method.span()=> self.#method(#(#args.into_inner()),*));
     match (&handler.output, handler.is_async) {
         (None, false) => quote! {
             #message::#variant(#(#args),*) => {
@@ -310,7 +396,7 @@ fn dispatch_arm(message: &Ident, handler: &Handler, pinned: bool) -> TokenStream
         },
         (Some(_), false) => quote! {
             #message::#variant(#(#args,)* __isolate_reply) => {
-                __isolate_reply.send(#call);
+                __isolate_reply.into_inner().send(#call);
                 ::isolate_core::Handled::Done
             }
         },
@@ -319,6 +405,7 @@ fn dispatch_arm(message: &Ident, handler: &Handler, pinned: bool) -> TokenStream
         },
         (Some(_), true) => quote! {
             #message::#variant(#(#args,)* __isolate_reply) => {
+                let __isolate_reply = __isolate_reply.into_inner();
                 #wrap(async move {
                     __isolate_reply.send(#call.await);
                 })
@@ -349,10 +436,10 @@ fn port_method(message: &Ident, handler: &Handler) -> TokenStream {
     match &handler.output {
         None => {
             let (given_back_ty, given_back) = match names.len() {
-                1 => (quote!(#(#types)*), quote!(#(#names)*)),
-                _ => (quote!((#(#types,)*)), quote!((#(#names,)*))),
+                1 => (quote!(#(#types)*), quote!(#(#names.into_inner())*)),
+                _ => (quote!((#(#types,)*)), quote!((#(#names.into_inner(),)*))),
             };
-            let message_value = quote!(#message::#variant(#(#names),*));
+            let message_value = quote!(#message::#method(#(#names),*));
             // Gives back the handler's arguments rather than the message.
             let give_back = quote! {
                 |message| {
@@ -410,7 +497,7 @@ fn port_method(message: &Ident, handler: &Handler) -> TokenStream {
             #[doc = "An ask: `.wait()` for the answer on a plain thread, or `.await` it in async code. The reply resolves with an error if the isolate ends first; it never hangs."]
             #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
             pub fn #method(&self, #params) -> ::isolate_core::Reply<#output> {
-                self.port.ask(|reply| #message::#variant(#(#names,)* reply))
+                self.port.ask(|__isolate_reply| #message::#method(#(#names,)* __isolate_reply))
             }
         },
     }

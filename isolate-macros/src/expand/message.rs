@@ -2,7 +2,7 @@
 //! with bounds on its type parameters, and one check per field.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{GenericParam, parse_quote};
 
@@ -35,44 +35,54 @@ pub(crate) enum Marker {
 /// `unsafe impl Sendable` (or `Immutable`) for `item`, with that bound on
 /// each type parameter and one check per field, at the field's span, so that
 /// an error points at the field.
+///
+/// The checks are the impl's own associated constant: each names the trait
+/// by the same path as the impl, so no rebinding of `isolate_core` can keep
+/// the impl and drop them, and inside the impl `Self` means the type, so a
+/// recursive field (`Option<Box<Self>>`) is checked like any other. A
+/// field's `#[cfg]` goes on its check.
 pub(crate) fn marker_impl(
     item: &syn::DeriveInput,
     fields: &[Field],
     marker: Marker,
 ) -> TokenStream {
-    let (word, assert) = match marker {
-        Marker::Sendable => ("Sendable", "assert_sendable"),
-        Marker::Immutable => ("Immutable", "assert_immutable"),
+    let trait_path = match marker {
+        Marker::Sendable => quote!(::isolate_core::Sendable),
+        Marker::Immutable => quote!(::isolate_core::Immutable),
     };
-    let trait_ident = format_ident!("{}", word);
-    let assert = format_ident!("{}", assert);
-    let check_fn = format_ident!("__assert_fields_{}", word.to_lowercase());
     let name = &item.ident;
     let mut generics = item.generics.clone();
     for param in &mut generics.params {
         if let GenericParam::Type(param) = param {
-            param
-                .bounds
-                .push(parse_quote!(::isolate_core::#trait_ident));
+            param.bounds.push(parse_quote!(#trait_path));
         }
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let checks = fields.iter().map(|field| {
-        let field_ty = &field.ty;
-        quote_spanned! {field_ty.span()=>
-            ::isolate_core::__private::#assert::<#field_ty>();
-        }
-    });
-    // SAFETY (of the generated impl): every field is checked to be `word`
-    // by the function below, which compiles only if each check holds.
+    let checks = fields
+        .iter()
+        .map(|field| field_check(&field.ty, &field.cfgs, &trait_path));
+    // SAFETY (of the generated impl): every field is checked to implement
+    // the trait by the constant below, which compiles only if each check
+    // holds; type parameters are bounded by it.
     quote! {
-        unsafe impl #impl_generics ::isolate_core::#trait_ident for #name #ty_generics #where_clause {}
-
-        const _: () = {
-            #[allow(dead_code, clippy::extra_unused_type_parameters)]
-            fn #check_fn #impl_generics () #where_clause {
+        unsafe impl #impl_generics #trait_path for #name #ty_generics #where_clause {
+            #[doc(hidden)]
+            const __FIELDS_CHECKED: () = {
                 #(#checks)*
-            }
-        };
+            };
+        }
+    }
+}
+
+/// The check that `ty` implements `trait_path`, at `ty`'s span, inside a
+/// generated impl's `__FIELDS_CHECKED`.
+pub(crate) fn field_check(
+    ty: &syn::Type,
+    cfgs: &[syn::Attribute],
+    trait_path: &TokenStream,
+) -> TokenStream {
+    quote_spanned! {ty.span()=>
+        #(#cfgs)*
+        let () = <#ty as #trait_path>::__FIELDS_CHECKED;
     }
 }

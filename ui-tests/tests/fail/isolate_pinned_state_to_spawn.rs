@@ -18,6 +18,6 @@ impl Cache {
 fn main() {
     let group = IsolateGroup::new();
     // ...so it cannot be given to `spawn`, which may move it to another
-    // thread: `spawn_pinned(|| Cache { .. })` is the way.
+    // thread: `spawn_pinned(|()| Cache { .. }, ())` is the way.
     let _cache = group.spawn(Cache { entries: Rc::default() });
 }
