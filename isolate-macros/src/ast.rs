@@ -305,9 +305,8 @@ impl Handler {
             .enumerate()
             .map(|(index, typed)| Arg {
                 name: match &*typed.pat {
-                    Pat::Ident(pat) if pat.subpat.is_none() => {
-                        Ident::new(&pat.ident.to_string(), pat.ident.span())
-                    }
+                    // The ident itself: a raw one (`r#in`) stays raw.
+                    Pat::Ident(pat) if pat.subpat.is_none() => pat.ident.clone(),
                     _ => format_ident!("arg{}", index),
                 },
                 ty: (*typed.ty).clone(),
