@@ -1,6 +1,8 @@
 //! [`Checked<T>`]: a handler's argument inside the message enum that
 //! `#[isolate]` generates.
 
+use std::marker::PhantomData;
+
 use crate::reply::ReplySender;
 use crate::sendable::Sendable;
 
@@ -15,7 +17,7 @@ use crate::sendable::Sendable;
 /// instead of once by every use of the enum (its channel, its port, its
 /// `Isolate` impl), which buried the useful error under a dozen others.
 #[doc(hidden)]
-pub struct Checked<T>(T);
+pub struct Checked<T>(T, PhantomData<fn(T) -> T>);
 
 // The bounds are on the functions, not the impls: an unmet bound on a
 // function is reported with `Sendable`'s own message ("`T` cannot be sent
@@ -27,7 +29,7 @@ impl<T> Checked<T> {
     where
         T: Sendable,
     {
-        Checked(value)
+        Checked(value, PhantomData)
     }
 
     /// The value.
@@ -45,13 +47,14 @@ impl<R> Checked<ReplySender<R>> {
     where
         R: Sendable,
     {
-        Checked(sender)
+        Checked(sender, PhantomData)
     }
 }
 
 // SAFETY: a `Checked<T>` exists only for a `T: Sendable` (the constructors
-// above and `Deserialize` below ask for it; the field is private), and
-// `Sendable` implies `Send`.
+// above and `Deserialize` below ask for it; the fields are private, and the
+// `PhantomData` makes `T` invariant, so no lifetime inside it can shrink
+// after the check), and `Sendable` implies `Send`.
 unsafe impl<T> Send for Checked<T> {}
 
 // SAFETY: as above: every value of this type holds a `Sendable` value.
@@ -67,6 +70,6 @@ impl<T: serde::Serialize> serde::Serialize for Checked<T> {
 #[cfg(all(unix, feature = "process"))]
 impl<'de, T: serde::Deserialize<'de> + Sendable> serde::Deserialize<'de> for Checked<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        T::deserialize(deserializer).map(Checked)
+        T::deserialize(deserializer).map(|value| Checked(value, PhantomData))
     }
 }

@@ -372,6 +372,10 @@ pub enum ReplyError {
     /// answer could not be decoded at the other end (the two programs
     /// disagree on the types). No handler saw a garbled value.
     Undeliverable,
+    /// The ask was made to the isolate whose handler was running: its
+    /// answer could come only after that handler returned, so awaiting it
+    /// there would wait for ever. The request was not sent.
+    AskedItself,
 }
 
 impl fmt::Display for ReplyError {
@@ -390,6 +394,11 @@ impl fmt::Display for ReplyError {
             ReplyError::Disconnected => f.write_str(
                 "no reply: the connection to the messaging server was lost before the answer \
                  came; the request may or may not have been handled",
+            ),
+            ReplyError::AskedItself => f.write_str(
+                "no reply: an isolate asked itself, and the answer could only come after the \
+                 handler that asked had returned, so the ask was refused; call the method \
+                 directly (`self.method(..)`), or send yourself a tell",
             ),
             ReplyError::Undeliverable => f.write_str(
                 "no reply: the request or its answer could not be decoded at the other end \

@@ -934,6 +934,23 @@ impl fmt::Debug for IsolateGroup {
     }
 }
 
+/// Runs `future` in an isolate of its own in `pool`: the runtime's way to
+/// finish work that nobody waits for (the send of an ask whose reply was
+/// dropped). After the pool's shutdown the future is dropped unrun.
+pub(crate) fn run_detached(pool: &Arc<Pool>, future: impl Future<Output = ()> + Send + 'static) {
+    let entry = Entry {
+        future: Some(future),
+    };
+    drop(Cell::spawn(
+        pool,
+        entry,
+        0,
+        None,
+        SpawnOptions::default(),
+        None,
+    ));
+}
+
 /// The isolate behind `spawn_fn` and `run`: no mailbox, just its entry
 /// future, held inline (one allocation per spawn, not two); it ends when the
 /// future completes.

@@ -111,6 +111,15 @@ pub(crate) fn enter(target: *const dyn Target) -> impl Drop {
     Leave(previous)
 }
 
+/// The id of the isolate whose run this thread is in, if one is: what
+/// `current()` would name, without taking a reference count.
+pub(crate) fn current_id() -> Option<u64> {
+    let target = CURRENT.try_with(std::cell::Cell::get).ok().flatten()?;
+    // SAFETY: as in `current`: while `CURRENT` holds the pointer, the run
+    // that set it holds the `Arc` it points into, so the allocation is alive.
+    Some(unsafe { (*target).id() })
+}
+
 /// The isolate this code runs in (Dart's `Isolate.current`), or `None` on a
 /// plain thread.
 ///

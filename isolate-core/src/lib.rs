@@ -182,97 +182,23 @@ pub mod __loom {
     pub use crate::scheduler::state::{Finish, State};
 }
 
-/// The README's example, compiled and run as a doctest.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
-
-/// The guide's chapters (`docs/src`), compiled and run as doctests, so that
-/// the book cannot drift from the code.
-#[cfg(doctest)]
-pub mod guide {
-    /// Getting started.
-    #[doc = include_str!("../../docs/src/getting-started.md")]
-    pub struct GettingStarted;
-
-    /// Isolates and groups.
-    #[doc = include_str!("../../docs/src/isolates-and-groups.md")]
-    pub struct IsolatesAndGroups;
-
-    /// Ports and replies.
-    #[doc = include_str!("../../docs/src/ports-and-replies.md")]
-    pub struct PortsAndReplies;
-
-    /// The macros.
-    #[doc = include_str!("../../docs/src/macros.md")]
-    pub struct Macros;
-
-    /// What may cross an isolate, and why.
-    #[doc = include_str!("../../docs/src/crossing.md")]
-    pub struct Crossing;
-
-    /// `Shared` and immutability.
-    #[doc = include_str!("../../docs/src/shared.md")]
-    pub struct SharedChapter;
-
-    /// `run` and offloading.
-    #[doc = include_str!("../../docs/src/offloading.md")]
-    pub struct Offloading;
-
-    /// Lifecycle, control and supervision.
-    #[doc = include_str!("../../docs/src/lifecycle.md")]
-    pub struct Lifecycle;
-
-    /// Pinned isolates.
-    #[doc = include_str!("../../docs/src/pinned.md")]
-    pub struct Pinned;
-
-    /// Deterministic tests.
-    #[doc = include_str!("../../docs/src/testing.md")]
-    pub struct Testing;
-
-    /// Processes.
-    #[cfg(all(unix, feature = "process"))]
-    #[doc = include_str!("../../docs/src/processes.md")]
-    pub struct Processes;
-
-    /// Performance.
-    #[doc = include_str!("../../docs/src/performance.md")]
-    pub struct Performance;
-
-    /// Coming from Dart.
-    #[doc = include_str!("../../docs/src/coming-from-dart.md")]
-    pub struct ComingFromDart;
-
-    /// Coming from kameo, actix or ractor.
-    #[doc = include_str!("../../docs/src/coming-from-actors.md")]
-    pub struct ComingFromActors;
-}
-
 /// Support for the macros' expansions. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    /// Compiles only when `T: Sendable`; the macros call it once per field
-    /// and per handler argument, with its span, so an error points there.
-    pub const fn assert_sendable<T: crate::Sendable + ?Sized>() {}
-
-    /// As `assert_sendable`, for `#[message(immutable)]`.
-    pub const fn assert_immutable<T: crate::Immutable + ?Sized>() {}
-
     pub use crate::checked::Checked;
 
     /// Implemented by `#[isolate]` on a struct.
     ///
-    /// # Safety
-    ///
-    /// A marker with no promise; `unsafe` only so that nobody implements it
-    /// by hand by accident.
+    /// A marker with no promise, and so a safe trait: every trait the
+    /// macros implement with `unsafe impl` carries its own checks, which a
+    /// crate that rebinds `isolate_core` cannot point at another trait
+    /// (`Send`, say); a promise-free `unsafe` marker could be.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` needs `#[isolate]` on its struct definition",
         label = "this impl block has `#[isolate]`, but the struct does not",
         note = "write `#[isolate]` on `struct {Self}` too: it declares the isolate's port type"
     )]
-    pub unsafe trait IsolateStruct {}
+    pub trait IsolateStruct {}
 
     /// The message type of an isolate that handles none (the macros' stand-in
     /// after a refused impl block).
@@ -281,18 +207,14 @@ pub mod __private {
     /// Compiles only when `#[isolate]` is on `T`'s struct definition.
     pub const fn assert_isolate_struct<T: IsolateStruct + ?Sized>() {}
 
-    /// Implemented by `#[isolate(pinned)]` on a struct.
-    ///
-    /// # Safety
-    ///
-    /// A marker with no promise; `unsafe` only so that nobody implements it
-    /// by hand by accident.
+    /// Implemented by `#[isolate(pinned)]` on a struct. A safe trait, as
+    /// `IsolateStruct` is, and for the same reason.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` needs `#[isolate(pinned)]` on its struct definition too",
         label = "this impl block has `#[isolate(pinned)]`, but the struct does not",
         note = "a pinned isolate's handlers return futures that may not be `Send`, which only `spawn_pinned` can run: write `#[isolate(pinned)]` on `struct {Self}` so that `spawn` refuses it"
     )]
-    pub unsafe trait PinnedState {}
+    pub trait PinnedState {}
 
     /// Compiles only when `#[isolate(pinned)]` is on `T`'s struct definition.
     pub const fn assert_pinned_state<T: PinnedState + ?Sized>() {}

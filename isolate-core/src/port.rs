@@ -1,6 +1,7 @@
 //! Typed ports: [`SendPort`] and [`ReceivePort`] (Dart's, with a type).
 
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +13,8 @@ use futures_core::Stream;
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::error::{
-    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+    RecvError, RecvTimeoutError, ReplyError, SendError, SendTimeoutError, TryRecvError,
+    TrySendError,
 };
 use crate::isolate::Isolate;
 use crate::reply::{Reply, ReplySender};
@@ -120,6 +122,12 @@ pub(crate) trait Inbox<T>: Send + Sync + 'static {
     fn remote(&self) -> Option<(usize, u64)> {
         None
     }
+    /// Runs a send that nobody waits for any more (an ask whose reply was
+    /// dropped while its mailbox was full) to its end: by default in an
+    /// isolate of the global group; an isolate's mailbox uses its own group.
+    fn run_detached(&self, send: Pin<Box<dyn Future<Output = ()> + Send>>) {
+        crate::group::IsolateGroup::global().spawn_future(send, Default::default());
+    }
 }
 
 impl<I: Isolate> Inbox<I::Message> for Cell<I> {
@@ -156,6 +164,10 @@ impl<I: Isolate> Inbox<I::Message> for Cell<I> {
 
     fn note_registered(&self, name: Arc<str>) {
         Cell::note_registered(self, name)
+    }
+
+    fn run_detached(&self, send: Pin<Box<dyn Future<Output = ()> + Send>>) {
+        crate::group::run_detached(self.pool(), send);
     }
 }
 
@@ -363,8 +375,21 @@ impl<T: Send + 'static> SendPort<T> {
     ///
     /// `ask` itself never waits. To a full bounded mailbox, the request goes
     /// out when the reply is waited for or awaited, and that wait includes
-    /// the wait for room: `wait_timeout` bounds both. A reply dropped before
-    /// that never sends its request.
+    /// the wait for room: `wait_timeout` bounds both.
+    ///
+    /// **A request is sent whether or not its reply is awaited**, as a tell
+    /// is: dropping a `Reply` (or a wait that times out or is refused) gives
+    /// up the answer, not the request. To a full bounded mailbox, a dropped
+    /// reply's request waits for room in the background, in an isolate of
+    /// the mailbox's group, and goes out in its turn.
+    ///
+    /// An ask to the isolate whose handler is running on this thread fails
+    /// at once with [`ReplyError::AskedItself`](crate::ReplyError::AskedItself),
+    /// unsent: it could be answered only after the handler that would wait
+    /// for it has returned. (Two isolates that ask each other and wait are a
+    /// cycle this check cannot see: each waits for the other for ever, as
+    /// two threads that join each other do. Bound such waits with a timeout,
+    /// or make one direction a tell.)
     ///
     /// # Examples
     ///
@@ -379,6 +404,10 @@ impl<T: Send + 'static> SendPort<T> {
     /// ```
     pub fn ask<R>(&self, make: impl FnOnce(ReplySender<R>) -> T) -> Reply<R> {
         let (reply_to, reply) = Reply::channel();
+        if self.is_own_isolate() {
+            reply_to.fail(ReplyError::AskedItself);
+            return reply;
+        }
         // On failure the request, and the ReplySender in it, is dropped, which
         // resolves `reply` with an error.
         let request = match self.try_send(make(reply_to)) {
@@ -386,9 +415,34 @@ impl<T: Send + 'static> SendPort<T> {
             Ok(()) | Err(_) => return reply,
         };
         let port = self.clone();
-        reply.after(Box::pin(async move {
-            let _ = port.send_async(request).await;
-        }))
+        let detach_to = self.clone();
+        reply.after(
+            Box::pin(async move {
+                let _ = port.send_async(request).await;
+            }),
+            Box::new(move |send| detach_to.run_detached(send)),
+        )
+    }
+
+    /// Whether this port reaches the isolate whose run this thread is in.
+    fn is_own_isolate(&self) -> bool {
+        match &self.target {
+            Target::Isolate(inbox) => {
+                inbox.isolate_id().is_some() && inbox.isolate_id() == crate::handle::current_id()
+            }
+            Target::Channel(..) => false,
+        }
+    }
+
+    /// Hands a send that nobody waits for to the mailbox's group.
+    fn run_detached(&self, send: Pin<Box<dyn Future<Output = ()> + Send>>) {
+        match &self.target {
+            Target::Isolate(inbox) => inbox.run_detached(send),
+            // A port's channel is never full, so it never has such a send.
+            Target::Channel(..) => {
+                drop(crate::group::IsolateGroup::global().spawn_future(send, Default::default()))
+            }
+        }
     }
 
     /// The id of the isolate this port reaches, if it reaches one.

@@ -40,7 +40,8 @@ use crate::sendable::Sendable;
     message = "`{Self}` is not a port that other isolates may look up",
     label = "not a `Port`",
     note = "a `Port` is a `SendPort<T>` of a `Sendable` `T`, or a port that `#[isolate]` generates; \
-            a type of your own needs `Port`, `Clone`, `Sync` and `Sendable` (`#[message]` derives it)"
+            a type of your own can be one if it is `Sendable` (`#[message]` derives it), `Clone` and \
+            `Sync`, with an `impl Port` that returns its `SendPort`"
 )]
 pub trait Port: Sendable + Clone + Sync {
     /// What the port carries.

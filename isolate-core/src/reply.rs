@@ -16,7 +16,15 @@ use crate::scheduler::worker;
 ///
 /// A `Reply` never hangs on a dead isolate: when the request is dropped
 /// unanswered (the isolate stopped, panicked, was killed, or its group was
-/// dropped) it resolves with [`ReplyError::Dropped`].
+/// dropped) it resolves with [`ReplyError::Dropped`]. It can wait for ever
+/// only on a live isolate that never answers: a handler that keeps the
+/// [`ReplySender`], or two isolates that ask each other and wait (an ask to
+/// the very isolate that asks is refused, [`ReplyError::AskedItself`]).
+///
+/// Dropping a `Reply` gives up the answer, not the request: the request is
+/// delivered and handled as if the reply were awaited (see
+/// [`SendPort::ask`](crate::SendPort::ask)), on an unbounded mailbox and a
+/// full bounded one alike.
 ///
 /// # Examples
 ///
@@ -27,20 +35,44 @@ use crate::scheduler::worker;
 /// std::thread::spawn(move || reply_to.send("done"));
 /// assert_eq!(reply.wait(), Ok("done"));
 /// ```
-#[must_use = "a Reply does nothing unless waited for or awaited"]
+#[must_use = "the request is sent whether or not the reply is awaited, but its answer is \
+              lost unless the Reply is waited for or awaited"]
 pub struct Reply<T> {
     /// `Err` only from a transport that knows why an ask failed (see
     /// [`ReplySender::fail`]); a dropped sender is `Dropped` as ever.
     receiver: oneshot::Receiver<Result<T, ReplyError>>,
     /// The send of the request, when it could not go out at once (an ask
     /// to a full bounded mailbox). Driven to its end before the answer is
-    /// awaited, so that a wait's timeout covers the wait for room too.
-    /// (The mutex only makes the reply `Sync`; it is reached through
-    /// `&mut` and never locked.)
-    sending: Option<Box<Mutex<Sending>>>,
+    /// awaited, so that a wait's timeout covers the wait for room too; a
+    /// reply dropped first hands it to its mailbox's group, so the request
+    /// goes out all the same. (The mutex only makes the reply `Sync`; it is
+    /// reached through `&mut` and never locked.)
+    sending: Option<Box<Mutex<Outgoing>>>,
 }
 
-type Sending = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+pub(crate) type Sending = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Where a send that nobody waits for is run to its end.
+pub(crate) type Detach = Box<dyn FnOnce(Sending) + Send>;
+
+/// A request still on its way, and where it goes if its reply is dropped.
+struct Outgoing {
+    send: Sending,
+    /// Taken when the send is done; still here when the reply is dropped
+    /// first.
+    detach: Option<Detach>,
+}
+
+impl Drop for Outgoing {
+    fn drop(&mut self) {
+        // The request goes out whether or not its answer is awaited.
+        if let Some(detach) = self.detach.take() {
+            // A zero-sized stand-in: no allocation.
+            let send = std::mem::replace(&mut self.send, Box::pin(async {}));
+            detach(send);
+        }
+    }
+}
 
 /// The capability to answer one ask. Put it in a request message; the
 /// handler calls [`send`](ReplySender::send) once. Dropping it unanswered
@@ -92,9 +124,13 @@ impl<T> Reply<T> {
         )
     }
 
-    /// This reply, whose request goes out through `sending` first.
-    pub(crate) fn after(mut self, sending: Sending) -> Self {
-        self.sending = Some(Box::new(Mutex::new(sending)));
+    /// This reply, whose request goes out through `send` first; if the
+    /// reply is dropped before, `detach` runs the send to its end.
+    pub(crate) fn after(mut self, send: Sending, detach: Detach) -> Self {
+        self.sending = Some(Box::new(Mutex::new(Outgoing {
+            send,
+            detach: Some(detach),
+        })));
         self
     }
 
@@ -103,10 +139,11 @@ impl<T> Reply<T> {
         let Some(sending) = &mut self.sending else {
             return Poll::Ready(());
         };
-        let future = sending.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if future.as_mut().poll(cx).is_pending() {
+        let outgoing = sending.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if outgoing.send.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
+        outgoing.detach = None;
         self.sending = None;
         Poll::Ready(())
     }
@@ -141,7 +178,8 @@ impl<T> Reply<T> {
     /// [`ReplyError::Dropped`] if the request is dropped unanswered;
     /// [`ReplyError::BlockingInIsolate`] when called on an isolate group's
     /// worker thread (`.await` the reply there instead). A request still
-    /// waiting for room in a full bounded mailbox is then dropped unsent.
+    /// waiting for room in a full bounded mailbox is then sent in the
+    /// background, as for a dropped reply.
     pub fn wait(mut self) -> Result<T, ReplyError> {
         if worker::must_not_block() {
             return Err(ReplyError::BlockingInIsolate);
@@ -195,7 +233,8 @@ impl<T> Reply<T> {
     ///
     /// An ask whose request is still waiting for room in a full bounded
     /// mailbox (see [`SendPort::ask`](crate::SendPort::ask)) has no answer
-    /// yet: `try_wait` gives it back without sending; awaiting it sends.
+    /// yet: `try_wait` gives it back; awaiting it, waiting for it or
+    /// dropping it sends.
     pub fn try_wait(self) -> Result<T, Result<Self, ReplyError>> {
         // Polling the send here, with nobody to wake, would leave a
         // registered waiter that takes another sender's wake-up.

@@ -32,6 +32,13 @@ impl Sink {
     fn got(&self) -> Vec<u32> {
         self.got.clone()
     }
+
+    /// An ask with an effect: what a dropped reply must not lose.
+    #[message]
+    fn put_counted(&mut self, n: u32) -> usize {
+        self.got.push(n);
+        self.got.len()
+    }
 }
 
 /// A sink that holds its messages until resumed: its mailbox fills up.
@@ -280,12 +287,46 @@ fn an_ask_to_a_full_mailbox_times_out() {
         sink.got().wait_timeout(timeout),
         Err(ReplyError::Timeout(timeout))
     );
-    // The request was never sent: the mailbox holds its one message.
+    // The request has not gone in: the mailbox holds its one message (the
+    // request waits for room in the background; see the next test).
     assert_eq!(common::info(&group, &handle).mailbox_len, 1);
 }
 
-/// Rule: an ask made inside an isolate whose reply is never awaited sends
-/// nothing, and resolves with an error if the isolate dies meanwhile.
+/// Rule: a reply dropped while its request waits for room gives up the
+/// answer, not the request: the request goes in when there is room, as it
+/// would to an unbounded mailbox (`tests/replies.rs` has that half).
+#[test]
+fn a_dropped_reply_still_sends_its_request_to_a_full_mailbox() {
+    let group = common::group(2);
+    let (sink, handle) = paused_sink(&group, 1);
+    sink.put(1).unwrap();
+    drop(sink.put_counted(2));
+    // A timed-out wait drops its request's send in the same way.
+    let timeout = Duration::from_millis(1);
+    assert_eq!(
+        sink.put_counted(3).wait_timeout(timeout),
+        Err(ReplyError::Timeout(timeout))
+    );
+    resume(&handle);
+    // Each ask is answered after what is queued before it; the dropped
+    // requests are handled in their turn, so this ends once both are in.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let mut got = sink.got().wait_timeout(PATIENCE).unwrap();
+        got.sort();
+        if got == [1, 2, 3] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a dropped ask was lost: {got:?}"
+        );
+    }
+}
+
+/// Rule: an ask made inside an isolate whose reply is not awaited yet has
+/// not gone out to a full mailbox, and resolves with an error if the
+/// isolate dies meanwhile.
 #[test]
 fn an_unsent_ask_fails_when_the_isolate_dies() {
     async fn ask_then_report((sink, answer): (SinkPort, SendPort<bool>)) {

@@ -78,3 +78,72 @@ fn an_ask_to_a_stopped_isolate_fails_at_once() {
         Err(ReplyError::Dropped)
     );
 }
+
+/// An isolate that asks itself, as a handler that forgot it is the isolate.
+#[isolate]
+#[derive(Default)]
+struct Narcissus {
+    total: u64,
+}
+
+#[isolate]
+impl Narcissus {
+    #[message]
+    fn add(&mut self, n: u64) -> u64 {
+        self.total += n;
+        self.total
+    }
+
+    /// Awaits an ask to its own port: it could only be answered after this
+    /// handler returns.
+    #[message]
+    async fn add_through(&self, me: NarcissusPort, n: u64) -> Result<u64, ReplyError> {
+        me.add(n).await
+    }
+
+    /// The same from a handler that is not async: refused before it is sent.
+    #[message]
+    fn ask_and_drop(&self, me: NarcissusPort) -> Option<ReplyError> {
+        me.add(1).try_wait().err().and_then(Result::err)
+    }
+}
+
+#[test]
+fn an_ask_to_the_isolate_that_is_asking_fails_at_once() {
+    let group = group(2);
+    let me = group.spawn(Narcissus::default());
+    assert_eq!(
+        me.add_through(me.clone(), 5).wait_timeout(PATIENCE),
+        Ok(Err(ReplyError::AskedItself))
+    );
+    assert_eq!(
+        me.ask_and_drop(me.clone()).wait_timeout(PATIENCE),
+        Ok(Some(ReplyError::AskedItself))
+    );
+    // Neither request was sent; the isolate is unharmed and answers others.
+    assert_eq!(me.add(2).wait_timeout(PATIENCE), Ok(2));
+    let text = ReplyError::AskedItself.to_string();
+    assert!(text.contains("asked itself"), "{text}");
+}
+
+#[test]
+fn an_ask_to_another_isolate_of_the_same_type_is_not_refused() {
+    let group = group(2);
+    let one = group.spawn(Narcissus::default());
+    let two = group.spawn(Narcissus::default());
+    assert_eq!(
+        one.add_through(two.clone(), 3).wait_timeout(PATIENCE),
+        Ok(Ok(3))
+    );
+    assert_eq!(two.add(0).wait_timeout(PATIENCE), Ok(3));
+}
+
+/// Rule: dropping a reply gives up the answer, not the request (the full
+/// bounded mailbox's half of the rule is in `tests/bounded.rs`).
+#[test]
+fn a_dropped_reply_still_sends_its_request_to_an_unbounded_mailbox() {
+    let group = group(2);
+    let counter = group.spawn(Narcissus::default());
+    drop(counter.add(4));
+    assert_eq!(counter.add(1).wait_timeout(PATIENCE), Ok(5));
+}

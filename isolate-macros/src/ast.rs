@@ -1,7 +1,7 @@
 //! The macros' input, parsed into this crate's own types. Parsing reports
 //! only syntax errors; every rule about what is allowed lives in `valid.rs`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::format_ident;
 use syn::spanned::Spanned;
 use syn::{
@@ -101,43 +101,69 @@ fn fields_of(item: &DeriveInput) -> Vec<Field> {
     fields
 }
 
-/// The `#[cfg(..)]` attributes among `attrs`.
+/// The `#[cfg(..)]` attributes among `attrs`, and the `cfg`s inside their
+/// `#[cfg_attr(..)]`s (`#[cfg_attr(unix, cfg(test))]` is kept as is; its
+/// other attributes, such as `serde(..)`, are not: they mean nothing on a
+/// check).
 fn cfgs(attrs: &[Attribute]) -> impl Iterator<Item = Attribute> + '_ {
-    attrs
+    attrs.iter().filter_map(|attr| {
+        if attr.path().is_ident("cfg") {
+            Some(attr.clone())
+        } else if attr.path().is_ident("cfg_attr") {
+            cfgs_of_cfg_attr(attr)
+        } else {
+            None
+        }
+    })
+}
+
+fn cfgs_of_cfg_attr(attr: &Attribute) -> Option<Attribute> {
+    let (predicate, inner) = attr
+        .parse_args_with(|input: syn::parse::ParseStream<'_>| {
+            let predicate: syn::Meta = input.parse()?;
+            input.parse::<syn::Token![,]>()?;
+            let inner =
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated(input)?;
+            Ok((predicate, inner))
+        })
+        .ok()?;
+    let kept: Vec<&syn::Meta> = inner
         .iter()
-        .filter(|attr| attr.path().is_ident("cfg"))
-        .cloned()
+        .filter(|meta| meta.path().is_ident("cfg"))
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    Some(syn::parse_quote!(#[cfg_attr(#predicate, #(#kept),*)]))
 }
 
 /// Replaces `Self` in a handler's argument or return type with the
 /// isolate's type: the type is copied into the message enum, the port and
 /// the dispatch, where `Self` would name three different types.
+///
+/// Done on the tokens, not the syntax tree, so that `Self` inside a macro
+/// (`id!(Self)`) or a constant (`[u8; Self::N]`) is replaced too: the
+/// isolate's type is a plain path (validation refuses anything else), so
+/// `Self::N` becomes `Counter::N`.
 fn replace_self(ty: &mut Type, self_ty: &Type) {
-    struct Replace<'a>(&'a Type);
-    impl syn::visit_mut::VisitMut for Replace<'_> {
-        fn visit_type_mut(&mut self, ty: &mut Type) {
-            if let Type::Path(path) = ty
-                && path.qself.is_none()
-                && path.path.leading_colon.is_none()
-                && path
-                    .path
-                    .segments
-                    .first()
-                    .is_some_and(|s| s.ident == "Self")
-            {
-                let self_ty = self.0;
-                if path.path.segments.len() == 1 {
-                    *ty = self_ty.clone();
-                    return;
+    fn replace(tokens: TokenStream, with: &TokenStream) -> TokenStream {
+        tokens
+            .into_iter()
+            .flat_map(|token| match token {
+                TokenTree::Ident(ident) if ident == "Self" => with.clone(),
+                TokenTree::Group(group) => {
+                    let mut replaced = Group::new(group.delimiter(), replace(group.stream(), with));
+                    replaced.set_span(group.span());
+                    TokenStream::from(TokenTree::Group(replaced))
                 }
-                // `Self::Assoc` becomes `<Counter>::Assoc`.
-                let rest: Vec<_> = path.path.segments.iter().skip(1).cloned().collect();
-                *ty = syn::parse_quote!(<#self_ty>::#(#rest)::*);
-            }
-            syn::visit_mut::visit_type_mut(self, ty);
-        }
+                other => TokenStream::from(other),
+            })
+            .collect()
     }
-    syn::visit_mut::VisitMut::visit_type_mut(&mut Replace(self_ty), ty);
+    let with = quote::quote!(#self_ty);
+    if let Ok(replaced) = syn::parse2(replace(quote::quote!(#ty), &with)) {
+        *ty = replaced;
+    }
 }
 
 /// What `#[isolate]` was put on.
@@ -289,9 +315,11 @@ impl Handler {
         };
         let receiver = match sig.receiver() {
             None => Receiver::Missing,
-            Some(receiver) if receiver.reference.is_some() => Receiver::Borrowed,
-            Some(receiver) => match &*receiver.ty {
-                Type::Reference(_) => Receiver::Borrowed,
+            Some(receiver) => match &receiver.kind {
+                syn::ReceiverKind::Reference(..) => Receiver::Borrowed,
+                syn::ReceiverKind::Typed(_, ty) if matches!(**ty, Type::Reference(_)) => {
+                    Receiver::Borrowed
+                }
                 _ => Receiver::Owned(receiver.span()),
             },
         };
@@ -321,7 +349,7 @@ impl Handler {
         };
         let unsupported = if let Some(token) = &sig.constness {
             Some((token.span, "a `const fn`"))
-        } else if let Some(token) = &sig.unsafety {
+        } else if let syn::Safety::Unsafe(token) = &sig.safety {
             Some((token.span, "an `unsafe fn`"))
         } else if let Some(abi) = &sig.abi {
             Some((abi.span(), "an `extern fn`"))

@@ -2,9 +2,9 @@
 //!
 //! Use them through `isolate_core` (feature `macros`, on by default), not
 //! directly. Each macro runs three stages that never mix, as thiserror's
-//! derive does: [`ast`] parses the input into this crate's own types,
-//! [`valid`] checks every rule and reports a `syn::Error` at the offending
-//! span, and [`expand`] generates code from an input already known to be
+//! derive does: `ast` parses the input into this crate's own types,
+//! `valid` checks every rule and reports a `syn::Error` at the offending
+//! span, and `expand` generates code from an input already known to be
 //! valid.
 
 mod ast;

@@ -7,6 +7,8 @@
 //! happens to be called `Cell` must not be refused by name, so `Cell`,
 //! `OnceCell` and `Weak` count only with a `std::`/`core::` path.
 
+use std::borrow::Cow;
+
 use syn::{GenericArgument, PathArguments, Type, TypeParamBound};
 
 /// A type that cannot cross, where it was found, and the explanation.
@@ -15,8 +17,8 @@ pub(crate) struct Refusal {
     pub(crate) tokens: proc_macro2::TokenStream,
     /// The offending part, as written (`RefCell<Vec<u8>>` inside a bigger type).
     pub(crate) found: String,
-    pub(crate) why: &'static str,
-    pub(crate) fix: &'static str,
+    pub(crate) why: Cow<'static, str>,
+    pub(crate) fix: Cow<'static, str>,
 }
 
 const SHARED_MUTABLE_FIX: &str = "send an owned copy of the data instead (the receiver gets its own), \
@@ -25,7 +27,7 @@ const SHARED_MUTABLE_FIX: &str = "send an owned copy of the data instead (the re
 /// The generic types whose parameter is what they carry to another
 /// isolate: a refusal inside one says so, since "send a port to it" is
 /// what the user already did.
-const CARRIERS: &[&str] = &["SendPort", "ReplySender", "Reply", "Shared"];
+const CARRIERS: &[&str] = &["SendPort", "ReplySender", "Shared"];
 
 /// The first refused type inside `ty`, outermost first.
 pub(crate) fn refusal(ty: &Type) -> Option<Refusal> {
@@ -33,29 +35,29 @@ pub(crate) fn refusal(ty: &Type) -> Option<Refusal> {
         Type::Ptr(_) => Some(Refusal {
             tokens: quote::quote!(#ty),
             found: text(ty),
-            why: "a raw pointer points into memory that another isolate may free or change",
-            fix: "send the data it points to, owned (`Box<T>`, `Vec<T>`), or `Shared<T>` for immutable data",
+            why: "a raw pointer points into memory that another isolate may free or change".into(),
+            fix: "send the data it points to, owned (`Box<T>`, `Vec<T>`), or `Shared<T>` for immutable data".into(),
         }),
         Type::Reference(reference) => match &reference.lifetime {
             Some(lifetime) if lifetime.ident == "static" => refusal(&reference.elem),
             _ => Some(Refusal {
                 tokens: quote::quote!(#ty),
                 found: text(ty),
-                why: "a borrow cannot outlive the sender's stack frame, and a message does",
-                fix: "send owned data (`String` for `&str`, `Vec<T>` for `&[T]`), or `Shared<T>` to share immutable data",
+                why: "a borrow cannot outlive the sender's stack frame, and a message does".into(),
+                fix: "send owned data (`String` for `&str`, `Vec<T>` for `&[T]`), or `Shared<T>` to share immutable data".into(),
             }),
         },
         Type::TraitObject(_) => Some(Refusal {
             tokens: quote::quote!(#ty),
             found: text(ty),
-            why: "a trait object can carry any state, shared mutable state included, and the compiler cannot check it",
-            fix: "send plain data (an enum of the commands, say), or a `SendPort` to an isolate that runs the code",
+            why: "a trait object can carry any state, shared mutable state included, and the compiler cannot check it".into(),
+            fix: "send plain data (an enum of the commands, say), or a `SendPort` to an isolate that runs the code".into(),
         }),
         Type::ImplTrait(_) => Some(Refusal {
             tokens: quote::quote!(#ty),
             found: text(ty),
-            why: "a value that crosses an isolate needs a concrete type",
-            fix: "name the type, or use a generic message type checked by `#[message]`",
+            why: "a value that crosses an isolate needs a concrete type".into(),
+            fix: "name the type, or use a generic message type checked by `#[message]`".into(),
         }),
         Type::Paren(inner) => refusal(&inner.elem),
         Type::Group(inner) => refusal(&inner.elem),
@@ -97,7 +99,7 @@ pub(crate) fn refusal(ty: &Type) -> Option<Refusal> {
     }
 }
 
-/// A refusal of what a `SendPort` (or reply, or `Shared`) would carry.
+/// A refusal of what a `SendPort` (or `ReplySender`, or `Shared`) would carry.
 fn carried(carrier: &str, inner: Refusal) -> Refusal {
     let why = match carrier {
         "Shared" => "what a `Shared` holds is read by many isolates at once, and",
@@ -105,23 +107,18 @@ fn carried(carrier: &str, inner: Refusal) -> Refusal {
         _ => "an answer crosses back to the isolate that asked, and",
     };
     Refusal {
-        why: leak(format!("{why} {}", inner.why)),
-        fix: leak(format!(
+        why: format!("{why} {}", inner.why).into(),
+        fix: format!(
             "make the `{carrier}`'s type plain data: {}",
             match carrier {
                 "Shared" => "`Shared<T>` is for immutable data",
                 _ =>
                     "keep the mutable state as one isolate's own, and let its messages carry requests and copies",
             }
-        )),
+        )
+        .into(),
         ..inner
     }
-}
-
-/// A `'static` string for a refusal put together from parts: one per error,
-/// in a compiler process that ends soon after.
-fn leak(text: String) -> &'static str {
-    Box::leak(text.into_boxed_str())
 }
 
 /// `Cow<str>` and the other standard borrowing types written without their
@@ -156,10 +153,11 @@ fn elided_borrow(path: &syn::Path) -> Option<Refusal> {
             Some(Refusal {
                 tokens: proc_macro2::TokenStream::new(),
                 found: String::new(),
-                why,
-                fix: leak(format!(
+                why: why.into(),
+                fix: format!(
                     "send the owned type, `{owned}` (`cow.into_owned()`), or `Cow<'static, _>`"
-                )),
+                )
+                .into(),
             })
         }
         // Only names that leave no doubt: a user type called `Iter` or
@@ -167,9 +165,10 @@ fn elided_borrow(path: &syn::Path) -> Option<Refusal> {
         "MutexGuard" | "RwLockReadGuard" | "RwLockWriteGuard" => Some(Refusal {
             tokens: proc_macro2::TokenStream::new(),
             found: String::new(),
-            why,
+            why: why.into(),
             fix: "send a copy of the guarded value (`guard.clone()`), or keep the lock's data as \
-                  one isolate's own state",
+                  one isolate's own state"
+                .into(),
         }),
         _ => None,
     }
@@ -201,11 +200,11 @@ fn refused_path(path: &syn::Path) -> Option<Refusal> {
             path.segments[0].ident.to_string().as_str(),
             "std" | "core" | "alloc"
         );
-    let refusal = |why, fix| Refusal {
+    let refusal = |why: &'static str, fix: &'static str| Refusal {
         tokens: proc_macro2::TokenStream::new(),
         found: String::new(),
-        why,
-        fix,
+        why: why.into(),
+        fix: fix.into(),
     };
     match name.as_str() {
         "Rc" => Some(refusal(

@@ -132,7 +132,7 @@ pub(crate) fn isolate(item: &IsolateItem) -> syn::Result<()> {
 
 fn isolate_impl(item: &IsolateImpl, errors: &mut Errors) {
     let impl_block = &item.item;
-    if let Some((_, path, _)) = &impl_block.trait_ {
+    if let Some((path, _)) = &impl_block.trait_ {
         errors.push(
             path.span(),
             "`#[isolate]` goes on the isolate's own impl block (`impl Counter { .. }`), not on a trait impl",
@@ -206,6 +206,17 @@ fn validate_handler(handler: &Handler, errors: &mut Errors) {
             "`#[message]` on a handler takes no arguments",
         );
     }
+    if handler.method == handler.variant {
+        errors.push(
+            name.span(),
+            format_args!(
+                "handler `{name}` is named as its message's variant would be: name handlers in \
+                 snake_case (`fn {}`), since `#[isolate]` makes both the variant `{name}` and \
+                 the constructor `fn {name}` of the message enum",
+                snake_case(&name.to_string())
+            ),
+        );
+    }
     if RESERVED.contains(&name.to_string().as_str()) {
         errors.push(
             name.span(),
@@ -258,6 +269,18 @@ fn validate_handler(handler: &Handler, errors: &mut Errors) {
             &format!("the return type of handler `{name}`"),
         );
     }
+}
+
+/// `AddWords` → `add_words`, for advice.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (index, c) in name.trim_start_matches("r#").chars().enumerate() {
+        if c.is_uppercase() && index > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
 }
 
 /// Refuses, with a reason and a fix, a type that can never cross an

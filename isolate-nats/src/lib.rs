@@ -101,11 +101,5 @@ pub trait RemoteMessage: serde::Serialize + serde::de::DeserializeOwned + Send +
 
 impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> RemoteMessage for T {}
 
-/// The guide's chapter on this crate, compiled as a doctest so that it
-/// cannot drift from the code.
-#[cfg(doctest)]
-#[doc = include_str!("../../docs/src/nats.md")]
-pub struct GuideChapter;
-
 /// The transport's name in isolate-core's error messages.
 const NATS: &str = "NATS";

@@ -15,8 +15,9 @@ pub(crate) fn isolate(item: &IsolateItem) -> TokenStream {
             let mut tokens = port_type(item);
             let name = &item.ident;
             tokens.extend(quote! {
-                // SAFETY: a marker with no promise (see its docs).
-                unsafe impl ::isolate_core::__private::PinnedState for #name {}
+                // A safe trait on purpose: were it `unsafe`, a crate that
+                // rebinds `isolate_core` could point this impl at `Send`.
+                impl ::isolate_core::__private::PinnedState for #name {}
             });
             tokens
         }
@@ -129,8 +130,9 @@ fn port_type(item: &ItemStruct) -> TokenStream {
             }
         }
 
-        // SAFETY: a marker that `#[isolate]` is on the struct; it promises nothing.
-        unsafe impl ::isolate_core::__private::IsolateStruct for #name {}
+        // A marker that `#[isolate]` is on the struct; it promises nothing,
+        // so it is a safe trait (see `PinnedState` above).
+        impl ::isolate_core::__private::IsolateStruct for #name {}
 
 
         impl #port {
@@ -296,16 +298,22 @@ fn constructor(message: &Ident, handler: &Handler) -> TokenStream {
     let types: Vec<&syn::Type> = handler.args.iter().map(|arg| &arg.ty).collect();
     let checked = handler.args.iter().map(|arg| {
         let ty = &arg.ty;
-        // The argument as written at the type: an error points there.
+        // The argument, located at its type so that an error points there,
+        // with the hygiene of its own name (which a `macro_rules!` caller
+        // may have written apart from the type).
         let mut name = arg.name.clone();
-        name.set_span(ty.span());
+        name.set_span(arg.name.span().located_at(ty.span()));
         let new = quote_spanned!(ty.span()=> ::isolate_core::__private::Checked::<#ty>::new);
         quote!(#new(#name))
     });
     let (reply_param, reply) = match &handler.output {
         Some(output) => {
             let new = quote_spanned!(output.span()=> ::isolate_core::__private::Checked::<::isolate_core::ReplySender<#output>>::reply);
-            let sender = quote_spanned!(output.span()=> __isolate_reply);
+            // The macro's own name: no argument of the user's can clash.
+            let sender = Ident::new(
+                "__isolate_reply",
+                proc_macro2::Span::mixed_site().located_at(output.span()),
+            );
             (
                 Some(quote!(#sender: ::isolate_core::ReplySender<#output>)),
                 Some(quote!(#new(#sender))),
@@ -491,14 +499,17 @@ fn port_method(message: &Ident, handler: &Handler) -> TokenStream {
                 }
             }
         }
-        Some(output) => quote! {
+        Some(output) => {
+            let reply = Ident::new("__isolate_reply", proc_macro2::Span::mixed_site());
+            quote! {
             #(#docs)*
             #blank
             #[doc = "An ask: `.wait()` for the answer on a plain thread, or `.await` it in async code. The reply resolves with an error if the isolate ends first; it never hangs."]
             #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
             pub fn #method(&self, #params) -> ::isolate_core::Reply<#output> {
-                self.port.ask(|__isolate_reply| #message::#method(#(#names,)* __isolate_reply))
+                self.port.ask(|#reply| #message::#method(#(#names,)* #reply))
             }
-        },
+            }
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! `cluster_wordfreq`: three processes count through a real nats-server
 //! (the example's own), and the total agrees with one thread's count.
 
+// The examples' runner, shared with the other examples' tests.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::process::Command;
@@ -27,7 +29,7 @@ fn three_processes_share_one_word_count() {
     if !has_nats_server() {
         return;
     }
-    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/src");
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/src");
     let stdout = common::run_example("cluster_wordfreq", &[docs]);
     assert!(stdout.contains("counted by 3 processes"), "{stdout}");
     for share in 0..3 {
