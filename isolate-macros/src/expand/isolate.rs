@@ -504,7 +504,7 @@ fn port_method(message: &Ident, handler: &Handler) -> TokenStream {
             quote! {
             #(#docs)*
             #blank
-            #[doc = "An ask: `.wait()` for the answer on a plain thread, or `.await` it in async code. The reply resolves with an error if the isolate ends first; it never hangs."]
+            #[doc = "An ask: `.wait()` for the answer on a plain thread, or `.await` it in async code. The reply resolves with an error if the isolate ends first, and at once if the isolate asks itself. The request is sent even if the reply is dropped."]
             #[allow(private_interfaces, clippy::too_many_arguments, dead_code)]
             pub fn #method(&self, #params) -> ::isolate_core::Reply<#output> {
                 self.port.ask(|#reply| #message::#method(#(#names,)* #reply))
