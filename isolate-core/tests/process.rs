@@ -146,6 +146,12 @@ impl Checker {
     fn check(&self, n: Strict) -> u64 {
         u64::from(n.0) * 10
     }
+
+    /// Answers a `Strict` that the asker cannot decode when `n` is 0.
+    #[message]
+    fn strict(&self, n: u8) -> Strict {
+        Strict(n)
+    }
 }
 
 /// An isolate in the parent with a mailbox of one, stuck on its first
@@ -772,6 +778,27 @@ fn an_ask_whose_body_cannot_be_decoded_fails_and_is_reported() {
     assert!(error.message().contains("could not decode"), "{error}");
     // The connection is fine: the next good message is answered.
     assert_eq!(child.port().check(Strict(4)).wait_timeout(PATIENCE), Ok(40));
+}
+
+#[test]
+fn an_answer_that_cannot_be_decoded_fails_its_ask_at_once() {
+    let group = IsolateGroup::new();
+    let child: ProcessIsolate<CheckerPort> = group
+        .spawn_uri_with(command("checker"), (), &options())
+        .unwrap();
+    let mut errors = errors_of(&child);
+    // Not after the wait's timeout: `Undeliverable` as soon as the answer
+    // arrives and fails to decode.
+    assert_eq!(
+        child.port().strict(0).wait_timeout(PATIENCE).map(|s| s.0),
+        Err(ReplyError::Undeliverable)
+    );
+    let error = errors.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(error.kind(), RemoteErrorKind::Undeliverable);
+    assert_eq!(
+        child.port().strict(3).wait_timeout(PATIENCE).map(|s| s.0),
+        Ok(3)
+    );
 }
 
 #[test]

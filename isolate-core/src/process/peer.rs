@@ -476,8 +476,12 @@ impl Peer {
                         drop(used);
                     }
                     Err(Undelivered::Closed) => self.release(exports),
-                    Err(Undelivered::Decode(error)) => {
+                    Err(Undelivered::Decode { error, done }) => {
                         self.release(exports);
+                        if done {
+                            let used = lock(&self.exports).remove(&port);
+                            drop(used);
+                        }
                         let error = RemoteError::new(RemoteErrorKind::Undeliverable, error);
                         // Both sides hear of it: the receiver here, and the
                         // sender, whose message never arrived.
@@ -695,8 +699,9 @@ enum Delivered {
 enum Undelivered {
     /// The port's receiver is gone: the message is dropped.
     Closed,
-    /// The body is not a message of the port's type.
-    Decode(String),
+    /// The body is not a message of the port's type; `done` when the
+    /// export is used up all the same (a reply, which answers once).
+    Decode { error: String, done: bool },
 }
 
 trait Export: Send + Sync {
@@ -742,7 +747,9 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
     }
 
     fn deliver(&self, peer: &Arc<Peer>, id: u64, body: &[u8]) -> Result<Delivered, Undelivered> {
-        let message = peer.decode::<T>(body).map_err(Undelivered::Decode)?;
+        let message = peer
+            .decode::<T>(body)
+            .map_err(|error| Undelivered::Decode { error, done: false })?;
         {
             let mut backlog = lock(&self.backlog);
             if backlog.closed {
@@ -837,7 +844,17 @@ struct ExportedReply<T> {
 
 impl<T: DeserializeOwned + Send + 'static> Export for ExportedReply<T> {
     fn deliver(&self, peer: &Arc<Peer>, _id: u64, body: &[u8]) -> Result<Delivered, Undelivered> {
-        let value = peer.decode::<T>(body).map_err(Undelivered::Decode)?;
+        let value = match peer.decode::<T>(body) {
+            Ok(value) => value,
+            Err(error) => {
+                // The asker hears it now, not at its wait's timeout: no
+                // other answer will come.
+                if let Some(sender) = lock(&self.sender).take() {
+                    sender.fail(crate::ReplyError::Undeliverable);
+                }
+                return Err(Undelivered::Decode { error, done: true });
+            }
+        };
         if let Some(sender) = lock(&self.sender).take() {
             sender.send(value);
         }
