@@ -887,11 +887,7 @@ impl IsolateGroup {
         future: impl Future<Output = ()> + Send + 'static,
         options: SpawnOptions,
     ) -> IsolateHandle {
-        let entry = Entry {
-            future: Some(future),
-        };
-        let cell = Cell::spawn(&self.owner.pool, entry, 0, None, options, None);
-        IsolateHandle::new(cell)
+        IsolateHandle::new(spawn_entry(&self.owner.pool, future, options))
     }
 
     /// Spawns an isolate that `supervisor` restarts in place when it fails.
@@ -934,21 +930,23 @@ impl fmt::Debug for IsolateGroup {
     }
 }
 
+/// Spawns an isolate that runs `future` in `pool`.
+fn spawn_entry<F: Future<Output = ()> + Send + 'static>(
+    pool: &Arc<Pool>,
+    future: F,
+    options: SpawnOptions,
+) -> Arc<Cell<Entry<F>>> {
+    let entry = Entry {
+        future: Some(future),
+    };
+    Cell::spawn(pool, entry, 0, None, options, None)
+}
+
 /// Runs `future` in an isolate of its own in `pool`: the runtime's way to
 /// finish work that nobody waits for (the send of an ask whose reply was
 /// dropped). After the pool's shutdown the future is dropped unrun.
 pub(crate) fn run_detached(pool: &Arc<Pool>, future: impl Future<Output = ()> + Send + 'static) {
-    let entry = Entry {
-        future: Some(future),
-    };
-    drop(Cell::spawn(
-        pool,
-        entry,
-        0,
-        None,
-        SpawnOptions::default(),
-        None,
-    ));
+    drop(spawn_entry(pool, future, SpawnOptions::default()));
 }
 
 /// The isolate behind `spawn_fn` and `run`: no mailbox, just its entry

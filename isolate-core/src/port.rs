@@ -414,34 +414,30 @@ impl<T: Send + 'static> SendPort<T> {
             Err(TrySendError::Full(request)) => request,
             Ok(()) | Err(_) => return reply,
         };
+        let Target::Isolate(inbox) = &self.target else {
+            unreachable!("only a bounded mailbox is ever full")
+        };
+        // A reply dropped before its request went in hands the send to the
+        // mailbox's own group.
+        let inbox = inbox.clone();
         let port = self.clone();
-        let detach_to = self.clone();
         reply.after(
             Box::pin(async move {
                 let _ = port.send_async(request).await;
             }),
-            Box::new(move |send| detach_to.run_detached(send)),
+            Box::new(move |send| inbox.run_detached(send)),
         )
     }
 
     /// Whether this port reaches the isolate whose run this thread is in.
+    /// The thread-local first: on a plain thread it is all an ask pays.
     fn is_own_isolate(&self) -> bool {
+        let Some(current) = crate::handle::current_id() else {
+            return false;
+        };
         match &self.target {
-            Target::Isolate(inbox) => {
-                inbox.isolate_id().is_some() && inbox.isolate_id() == crate::handle::current_id()
-            }
+            Target::Isolate(inbox) => inbox.isolate_id() == Some(current),
             Target::Channel(..) => false,
-        }
-    }
-
-    /// Hands a send that nobody waits for to the mailbox's group.
-    fn run_detached(&self, send: Pin<Box<dyn Future<Output = ()> + Send>>) {
-        match &self.target {
-            Target::Isolate(inbox) => inbox.run_detached(send),
-            // A port's channel is never full, so it never has such a send.
-            Target::Channel(..) => {
-                drop(crate::group::IsolateGroup::global().spawn_future(send, Default::default()))
-            }
         }
     }
 

@@ -762,13 +762,19 @@ fn asks_to_a_closed_port_in_the_child_all_fail() {
     common::wait_until("the proxy to read closed", || child.port().is_closed());
 }
 
+/// A child serving `Checker`, and its error listener.
+fn checker(group: &IsolateGroup) -> (ProcessIsolate<CheckerPort>, ReceivePort<RemoteError>) {
+    let child = group
+        .spawn_uri_with(command("checker"), (), &options())
+        .unwrap();
+    let errors = errors_of(&child);
+    (child, errors)
+}
+
 #[test]
 fn an_ask_whose_body_cannot_be_decoded_fails_and_is_reported() {
     let group = IsolateGroup::new();
-    let child: ProcessIsolate<CheckerPort> = group
-        .spawn_uri_with(command("checker"), (), &options())
-        .unwrap();
-    let mut errors = errors_of(&child);
+    let (child, mut errors) = checker(&group);
     assert_eq!(
         child.port().check(Strict(0)).wait_timeout(PATIENCE),
         Err(ReplyError::Dropped)
@@ -783,10 +789,7 @@ fn an_ask_whose_body_cannot_be_decoded_fails_and_is_reported() {
 #[test]
 fn an_answer_that_cannot_be_decoded_fails_its_ask_at_once() {
     let group = IsolateGroup::new();
-    let child: ProcessIsolate<CheckerPort> = group
-        .spawn_uri_with(command("checker"), (), &options())
-        .unwrap();
-    let mut errors = errors_of(&child);
+    let (child, mut errors) = checker(&group);
     // Not after the wait's timeout: `Undeliverable` as soon as the answer
     // arrives and fails to decode.
     assert_eq!(
