@@ -19,8 +19,8 @@
 //! - [`proxy_port`] makes a [`SendPort`] whose messages go to a [`Proxy`]
 //!   instead of a mailbox: the typed ports that `#[isolate]` generates wrap
 //!   it like any other.
-//! - [`fingerprint`] names a type in eight bytes, for the receiver to check
-//!   before it decodes.
+//! - [`fingerprint`] names a type's shape in eight bytes, for the receiver
+//!   to check before it decodes.
 //!
 //! A [`SendPort`] inside a message cannot cross a transport: encoding fails
 //! with an error that says so. (A port has no name outside its process
@@ -80,24 +80,59 @@ use crate::process::scope::{self, Scope as Current};
 use crate::reply::{RemoteReply, ReplySender, Route};
 use crate::scheduler::mailbox::RoomListener;
 
-/// The fingerprint of a type: a 64-bit hash (FNV-1a) of its full name, the
-/// same in two programs built from the same source by the same compiler.
+/// The fingerprint of a type: a 64-bit hash of its shape in serde's data
+/// model, the same in every program built from the same definition, by any
+/// compiler.
 ///
-/// It tells two different types apart; it does not tell two versions of
-/// one type apart (a field added to a struct keeps its name). A receiver
-/// that checks it before decoding refuses a message meant for another
-/// port, and decoding itself refuses bytes that do not fit.
+/// Two members check it before they decode, so a message meant for another
+/// type is refused with an error that says so rather than misread. What it
+/// covers is what the bytes mean: the names of the structs, enums,
+/// variants and fields the type reaches, and the kind and order of every
+/// field, through every variant of every enum. Adding, removing, renaming
+/// or reordering any of these changes it; the module a type lives in, its
+/// methods, its doc comments, generic parameter *names* and the compiler's
+/// version do not. A [`SendPort`] or [`ReplySender`] inside the type counts
+/// as a port: each port carries its own message type's fingerprint when it
+/// crosses.
+///
+/// The shape is read by deserializing the type from a tracer that hands
+/// out placeholders (`1` for numbers, empty strings and sequences), once
+/// per enum variant it has to see, and the result is kept for the rest of
+/// the process. A type the tracer cannot read falls back to a hash of
+/// [`std::any::type_name`], which is stable only between builds by one
+/// compiler: one whose `Deserialize` calls `deserialize_any` (postcard,
+/// the codec, cannot carry it either), or refuses every placeholder (a
+/// newtype that validates a non-empty string), or has no finite value.
+///
+/// One limit: a generic type met inside itself (`Wrapper<Wrapper<u32>>`) is
+/// taken for recursion, so the inner type's own arguments are not seen.
 ///
 /// # Examples
 ///
 /// ```
 /// use isolate_core::transport::fingerprint;
 ///
-/// assert_eq!(fingerprint::<u64>(), fingerprint::<u64>());
+/// mod v1 {
+///     #[derive(serde::Deserialize)]
+///     pub struct Job { pub id: u32 }
+/// }
+/// mod v2 {
+///     #[derive(serde::Deserialize)]
+///     pub struct Job { pub id: u32, pub name: String }
+/// }
+/// mod elsewhere {
+///     #[derive(serde::Deserialize)]
+///     pub struct Job { pub id: u32 }
+/// }
+///
+/// // One name, two shapes: told apart.
+/// assert_ne!(fingerprint::<v1::Job>(), fingerprint::<v2::Job>());
+/// // One shape, two modules: the same bytes, the same fingerprint.
+/// assert_eq!(fingerprint::<v1::Job>(), fingerprint::<elsewhere::Job>());
 /// assert_ne!(fingerprint::<u64>(), fingerprint::<i64>());
 /// ```
-pub fn fingerprint<T: ?Sized>() -> u64 {
-    crate::process::type_hash::<T>()
+pub fn fingerprint<T: DeserializeOwned + 'static>() -> u64 {
+    crate::process::shape::fingerprint::<T>()
 }
 
 /// Why a value could not be encoded or decoded.

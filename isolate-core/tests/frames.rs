@@ -10,8 +10,14 @@ const MAX: u32 = 1 << 16;
 fn frame() -> impl Strategy<Value = OwnedFrame> {
     let bytes = || proptest::collection::vec(any::<u8>(), 0..64);
     prop_oneof![
-        (any::<u16>(), any::<u32>(), "\\PC{0,40}", "\\PC{0,40}")
-            .prop_map(|(v, m, i, p)| OwnedFrame::Hello(v, m, i, p)),
+        (
+            any::<u16>(),
+            any::<u32>(),
+            any::<(u64, u64)>(),
+            "\\PC{0,40}",
+            "\\PC{0,40}"
+        )
+            .prop_map(|(v, m, f, i, p)| OwnedFrame::Hello(v, m, f, i, p)),
         bytes().prop_map(OwnedFrame::Init),
         bytes().prop_map(OwnedFrame::Ready),
         (
@@ -36,7 +42,7 @@ fn frame() -> impl Strategy<Value = OwnedFrame> {
 /// A frame that owns its fields, for the strategy.
 #[derive(Debug, Clone)]
 enum OwnedFrame {
-    Hello(u16, u32, String, String),
+    Hello(u16, u32, (u64, u64), String, String),
     Init(Vec<u8>),
     Ready(Vec<u8>),
     Message(u64, Vec<u8>, Vec<u8>),
@@ -51,12 +57,16 @@ enum OwnedFrame {
 impl OwnedFrame {
     fn as_frame(&self) -> Frame<'_> {
         match self {
-            OwnedFrame::Hello(version, max_frame, init_type, port_type) => Frame::Hello(Hello {
-                version: *version,
-                max_frame: *max_frame,
-                init_type,
-                port_type,
-            }),
+            OwnedFrame::Hello(version, max_frame, fingerprints, init_type, port_type) => {
+                Frame::Hello(Hello {
+                    version: *version,
+                    max_frame: *max_frame,
+                    init_fingerprint: fingerprints.0,
+                    port_fingerprint: fingerprints.1,
+                    init_type,
+                    port_type,
+                })
+            }
             OwnedFrame::Init(body) => Frame::Init(body),
             OwnedFrame::Ready(body) => Frame::Ready(body),
             OwnedFrame::Message(port, body, ids) => Frame::Message {
@@ -144,6 +154,8 @@ fn a_greeting_without_the_magic_is_not_an_isolate() {
     Frame::Hello(Hello {
         version: 1,
         max_frame: 1,
+        init_fingerprint: 2,
+        port_fingerprint: 3,
         init_type: "A",
         port_type: "B",
     })

@@ -319,6 +319,12 @@ fn child() {
                 }
             });
         }
+        "job_v2" => {
+            let _ = process::serve(|_: &IsolateGroup, job: v2::Job| job.id);
+        }
+        "job_elsewhere" => {
+            let _ = process::serve(|_: &IsolateGroup, job: elsewhere::Job| job.id * 2);
+        }
         "exit_3" => std::process::exit(3),
         "silent" => loop {
             std::thread::park();
@@ -376,6 +382,8 @@ fn rogue(stubborn: bool) {
     Frame::Hello(Hello {
         version: PROTOCOL_VERSION,
         max_frame: 1 << 20,
+        init_fingerprint: hello.init_fingerprint,
+        port_fingerprint: hello.port_fingerprint,
         init_type: &init_type,
         port_type: &port_type,
     })
@@ -674,6 +682,72 @@ fn a_child_with_other_types_is_refused_at_the_handshake() {
     assert!(ours.ends_with("Init"), "{ours}");
     assert_eq!(theirs, "u32");
     assert!(error.to_string().contains("`u32`"), "{error}");
+}
+
+/// Two versions of one type: what two builds of a program meet as when one
+/// of them changed the type's fields.
+mod v1 {
+    #[isolate_core::message]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    pub struct Job {
+        pub id: u32,
+    }
+}
+
+mod v2 {
+    #[isolate_core::message]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    pub struct Job {
+        pub id: u32,
+        pub label: String,
+    }
+}
+
+/// The first version again, in another module: other name, same shape.
+mod elsewhere {
+    #[isolate_core::message]
+    #[derive(serde::Serialize, serde::Deserialize)]
+    pub struct Job {
+        pub id: u32,
+    }
+}
+
+#[test]
+fn a_child_whose_type_of_the_same_name_has_another_shape_is_refused() {
+    let group = IsolateGroup::new();
+    let error = group
+        .spawn_uri_with::<v1::Job, u32>(command("job_v2"), v1::Job { id: 7 }, &options())
+        .unwrap_err();
+    let SpawnUriError::Mismatch(Mismatch::Type { what, ours, theirs }) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(*what, "initial message");
+    assert!(
+        ours.ends_with("v1::Job") && theirs.ends_with("v2::Job"),
+        "{error}"
+    );
+    // Two builds of one program name the type alike; the error says that
+    // its shape is what differs.
+    let same_name = Mismatch::Type {
+        what: "initial message",
+        ours: "app::Job".into(),
+        theirs: "app::Job".into(),
+    };
+    assert!(
+        same_name.to_string().contains("another shape"),
+        "{same_name}"
+    );
+}
+
+#[test]
+fn a_child_whose_type_has_the_same_shape_elsewhere_is_accepted() {
+    // The fingerprint is the shape's, not the path's: the bytes mean the
+    // same on both sides, so the child starts and reads them.
+    let group = IsolateGroup::new();
+    let child = group
+        .spawn_uri_with::<v1::Job, u32>(command("job_elsewhere"), v1::Job { id: 7 }, &options())
+        .unwrap();
+    assert_eq!(*child.port(), 14);
 }
 
 #[test]

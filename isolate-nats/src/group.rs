@@ -760,7 +760,10 @@ async fn claim(link: &Link, name: &str, record: bytes::Bytes) -> Result<u64, Err
 }
 
 /// Finds `name`'s subject, if its port is served and takes `T`.
-async fn lookup<T>(link: Arc<Link>, name: String) -> Result<String, Error> {
+async fn lookup<T: serde::de::DeserializeOwned + 'static>(
+    link: Arc<Link>,
+    name: String,
+) -> Result<String, Error> {
     let failed = |error: &dyn std::fmt::Display| Error::Names(error.to_string());
     let not_found = || Error::NotFound { name: name.clone() };
     let entry = link.names.entry(&name).await.map_err(|e| failed(&e))?;

@@ -67,7 +67,7 @@ pub(crate) fn spawn<M, P>(
     options: &ProcessOptions,
 ) -> Result<ProcessIsolate<P>, SpawnUriError>
 where
-    M: Sendable + Serialize,
+    M: Sendable + Serialize + DeserializeOwned,
     P: DeserializeOwned + Send + 'static,
 {
     let program = command.get_program().to_string_lossy().into_owned();

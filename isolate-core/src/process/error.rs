@@ -172,7 +172,10 @@ pub enum Mismatch {
         /// The other program's version.
         theirs: u16,
     },
-    /// They exchange different types.
+    /// They exchange different types: the [fingerprints] of their shapes
+    /// differ (the names may be the same, for two versions of one type).
+    ///
+    /// [fingerprints]: crate::transport::fingerprint
     Type {
         /// Which type: `"initial message"` or `"entry's result"`.
         what: &'static str,
@@ -190,6 +193,11 @@ impl fmt::Display for Mismatch {
                 f,
                 "it speaks protocol version {theirs}, this program {ours}: build both with the \
                  same isolate-core"
+            ),
+            Mismatch::Type { what, ours, theirs } if ours == theirs => write!(
+                f,
+                "its {what} is a `{theirs}` of another shape than this program's (their \
+                 fields or variants differ): build both programs from the same definition"
             ),
             Mismatch::Type { what, ours, theirs } => write!(
                 f,

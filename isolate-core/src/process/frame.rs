@@ -17,7 +17,7 @@ use std::io::{self, Read};
 
 /// The protocol version in every [`Frame::Hello`]. Two processes speak to
 /// each other only when their versions are equal.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The first bytes of every `Hello`, so that a program that is not an
 /// isolate group (or a stray connection) is told apart from a version skew.
@@ -116,7 +116,13 @@ pub struct Hello<'a> {
     pub version: u16,
     /// The largest frame the receiver may send to the sender.
     pub max_frame: u32,
-    /// The type of the initial message, as the sender names it.
+    /// The [fingerprint](crate::transport::fingerprint) of the initial
+    /// message's type.
+    pub init_fingerprint: u64,
+    /// The fingerprint of the type the child's entry function returns.
+    pub port_fingerprint: u64,
+    /// The type of the initial message, as the sender names it (for an
+    /// error message: the fingerprint is what must match).
     pub init_type: &'a str,
     /// The type the child's entry function returns, as the sender names it.
     pub port_type: &'a str,
@@ -220,6 +226,8 @@ impl<'a> Frame<'a> {
                 Frame::Hello(Hello {
                     version: u16::from_le_bytes(input.array()?),
                     max_frame: u32::from_le_bytes(input.array()?),
+                    init_fingerprint: input.u64()?,
+                    port_fingerprint: input.u64()?,
                     init_type: input.str()?,
                     port_type: input.str()?,
                 })
@@ -274,6 +282,8 @@ impl<'a> Frame<'a> {
                 out.extend_from_slice(&MAGIC);
                 out.extend_from_slice(&hello.version.to_le_bytes());
                 out.extend_from_slice(&hello.max_frame.to_le_bytes());
+                out.extend_from_slice(&hello.init_fingerprint.to_le_bytes());
+                out.extend_from_slice(&hello.port_fingerprint.to_le_bytes());
                 put_str(out, hello.init_type);
                 put_str(out, hello.port_type);
             }

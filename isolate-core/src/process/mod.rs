@@ -98,6 +98,7 @@ pub mod frame;
 mod peer;
 pub(crate) mod scope;
 mod serve;
+pub(crate) mod shape;
 pub(crate) mod wire;
 
 use std::fmt;
@@ -109,7 +110,6 @@ pub use error::{Mismatch, ServeError, SpawnUriError};
 pub use serve::serve;
 
 pub(crate) use child::spawn;
-pub(crate) use peer::type_hash;
 
 /// The environment variable that tells a child where its parent listens.
 const SOCKET_ENV: &str = "ISOLATE_CORE_SOCKET";
@@ -241,17 +241,37 @@ impl fmt::Display for ProcessExit {
 struct Greeting {
     version: u16,
     max_frame: u32,
-    init_type: String,
-    port_type: String,
+    init: Named,
+    port: Named,
+}
+
+/// A type as a greeting gives it: its fingerprint, which must match, and
+/// its name, for the error message when it does not.
+struct Named {
+    fingerprint: u64,
+    name: String,
+}
+
+impl Named {
+    fn of<T: serde::de::DeserializeOwned + 'static>() -> Self {
+        Named {
+            fingerprint: shape::fingerprint::<T>(),
+            name: std::any::type_name::<T>().to_owned(),
+        }
+    }
 }
 
 impl Greeting {
-    fn ours<M, P>(max_frame: u32) -> Self {
+    fn ours<M, P>(max_frame: u32) -> Self
+    where
+        M: serde::de::DeserializeOwned + 'static,
+        P: serde::de::DeserializeOwned + 'static,
+    {
         Greeting {
             version: frame::PROTOCOL_VERSION,
             max_frame,
-            init_type: std::any::type_name::<M>().to_owned(),
-            port_type: std::any::type_name::<P>().to_owned(),
+            init: Named::of::<M>(),
+            port: Named::of::<P>(),
         }
     }
 
@@ -260,8 +280,10 @@ impl Greeting {
         frame::Frame::Hello(frame::Hello {
             version: self.version,
             max_frame: self.max_frame,
-            init_type: &self.init_type,
-            port_type: &self.port_type,
+            init_fingerprint: self.init.fingerprint,
+            port_fingerprint: self.port.fingerprint,
+            init_type: &self.init.name,
+            port_type: &self.port.name,
         })
         .encode(&mut bytes);
         bytes
@@ -274,8 +296,14 @@ impl Greeting {
             Some(frame::Frame::Hello(hello)) => Ok(Greeting {
                 version: hello.version,
                 max_frame: hello.max_frame,
-                init_type: hello.init_type.to_owned(),
-                port_type: hello.port_type.to_owned(),
+                init: Named {
+                    fingerprint: hello.init_fingerprint,
+                    name: hello.init_type.to_owned(),
+                },
+                port: Named {
+                    fingerprint: hello.port_fingerprint,
+                    name: hello.port_type.to_owned(),
+                },
             }),
             Some(_) => Err(frame::FrameError::NotAnIsolate),
             None => Err(frame::FrameError::Truncated),
@@ -291,14 +319,14 @@ impl Greeting {
             });
         }
         for (what, ours, their) in [
-            ("initial message", &self.init_type, &theirs.init_type),
-            ("entry's result", &self.port_type, &theirs.port_type),
+            ("initial message", &self.init, &theirs.init),
+            ("entry's result", &self.port, &theirs.port),
         ] {
-            if ours != their {
+            if ours.fingerprint != their.fingerprint {
                 return Err(Mismatch::Type {
                     what,
-                    ours: ours.clone(),
-                    theirs: their.clone(),
+                    ours: ours.name.clone(),
+                    theirs: their.name.clone(),
                 });
             }
         }
@@ -313,7 +341,8 @@ impl crate::IsolateGroup {
     /// has returned; its result is [`ProcessIsolate::port`].
     ///
     /// `M` and `P` must be the types the child's `serve` takes and returns
-    /// (checked by name at start). The child inherits this process's
+    /// (checked at start by the [fingerprint](crate::transport::fingerprint)
+    /// of their shapes, so `M` must also be `DeserializeOwned`). The child inherits this process's
     /// environment, working directory, stdout and stderr.
     ///
     /// # Errors
@@ -341,7 +370,7 @@ impl crate::IsolateGroup {
         message: M,
     ) -> Result<ProcessIsolate<P>, SpawnUriError>
     where
-        M: crate::Sendable + serde::Serialize,
+        M: crate::Sendable + serde::Serialize + serde::de::DeserializeOwned,
         P: serde::de::DeserializeOwned + Send + 'static,
     {
         let mut command = std::process::Command::new(program);
@@ -363,7 +392,7 @@ impl crate::IsolateGroup {
         options: &ProcessOptions,
     ) -> Result<ProcessIsolate<P>, SpawnUriError>
     where
-        M: crate::Sendable + serde::Serialize,
+        M: crate::Sendable + serde::Serialize + serde::de::DeserializeOwned,
         P: serde::de::DeserializeOwned + Send + 'static,
     {
         spawn(command, message, options)

@@ -390,7 +390,7 @@ impl Peer {
 
     pub(crate) fn import_port<T>(self: &Arc<Self>, wire: WirePort) -> Result<SendPort<T>, String>
     where
-        T: Serialize + Send + 'static,
+        T: Serialize + DeserializeOwned + Send + 'static,
     {
         if wire.home {
             let entry = lock(&self.exports).get(&wire.id).cloned();
@@ -671,16 +671,10 @@ pub(crate) struct WirePort {
     type_hash: u64,
 }
 
-/// The fingerprint of a type: a hash of its name (FNV-1a), the same in two
-/// programs built from the same source by the same compiler.
-pub(crate) fn type_hash<T: ?Sized>() -> u64 {
-    fingerprint(std::any::type_name::<T>())
-}
-
-pub(crate) fn fingerprint(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+/// The fingerprint a port of `T` carries: the hash of `T`'s serde shape
+/// (see `shape.rs`).
+fn type_hash<T: DeserializeOwned + 'static>() -> u64 {
+    super::shape::fingerprint::<T>()
 }
 
 fn short_name<T: ?Sized>() -> &'static str {
@@ -955,7 +949,7 @@ impl<T: Send + 'static> RemoteReply<T> for ImportedReply<T> {
 
 pub(crate) fn import_reply<T>(peer: &Arc<Peer>, wire: WirePort) -> Result<ReplySender<T>, String>
 where
-    T: Serialize + Send + 'static,
+    T: Serialize + DeserializeOwned + Send + 'static,
 {
     let port = peer.import_port::<T>(wire)?;
     Ok(ReplySender::with_route(Route::Remote(Box::new(Box::new(

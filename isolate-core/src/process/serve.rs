@@ -56,7 +56,7 @@ use crate::sendable::Sendable;
 pub fn serve<M, P, F>(entry: F) -> Result<(), ServeError>
 where
     M: Sendable + DeserializeOwned,
-    P: Serialize,
+    P: Serialize + DeserializeOwned + 'static,
     F: FnOnce(&IsolateGroup, M) -> P,
 {
     let path = std::env::var_os(SOCKET_ENV).ok_or(ServeError::NotSpawned)?;
