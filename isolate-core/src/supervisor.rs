@@ -6,6 +6,13 @@
 //! So callers keep their ports across restarts, and messages queued when it
 //! failed are handled by the new instance. The message whose handler failed
 //! is lost (its ask fails with [`ReplyError::Dropped`](crate::ReplyError)).
+//!
+//! A factory that panics while it restarts a child is that child failing
+//! again: its panic reaches the child's error listeners, it counts towards
+//! the restart intensity, and the factory is tried again while the
+//! intensity allows. One that always panics so fails the supervisor, which
+//! stops every child and tells its failure listeners; a child is never
+//! left without a value, nor gone without a word.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -260,7 +267,7 @@ impl Supervisor {
         (port, handle)
     }
 
-    /// Restarts performed so far.
+    /// Restarts performed so far, counting those whose factory panicked.
     pub fn restarts(&self) -> u64 {
         self.core.restarts.load(Ordering::Relaxed)
     }

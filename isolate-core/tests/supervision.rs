@@ -180,3 +180,84 @@ fn a_killed_child_is_not_restarted_and_leaves_the_supervisor() {
     });
     assert_eq!(supervisor.restarts(), 0);
 }
+
+/// A child whose factory works once and then panics: a restart that cannot
+/// build its child.
+mod fragile {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use isolate_core::prelude::*;
+
+    pub static BUILT: AtomicU32 = AtomicU32::new(0);
+
+    #[isolate]
+    pub struct Fragile;
+
+    #[isolate]
+    impl Fragile {
+        #[message]
+        pub fn fail(&mut self) {
+            panic!("handler failed");
+        }
+
+        #[message]
+        pub fn ok(&self) -> u32 {
+            1
+        }
+    }
+
+    pub fn build() -> Fragile {
+        if BUILT.fetch_add(1, Ordering::SeqCst) > 0 {
+            panic!("no database");
+        }
+        Fragile
+    }
+
+    pub fn build_sibling() -> Fragile {
+        Fragile
+    }
+}
+
+#[test]
+fn a_factory_that_panics_on_restart_is_a_failure_the_supervisor_counts() {
+    let group = common::group(2);
+    let supervisor = Supervisor::builder(&group)
+        .intensity(3, Duration::from_secs(60))
+        .build();
+    let mut failures = ReceivePort::new();
+    supervisor.on_failure(failures.send_port(), "supervisor failed");
+    let (child, handle) = supervisor.spawn_with(fragile::build, isolate_core::SpawnOptions::new());
+    let sibling = supervisor.spawn(fragile::build_sibling);
+    let mut errors = ReceivePort::new();
+    handle.add_error_listener(errors.send_port());
+
+    child.fail().unwrap();
+    // The handler's panic, then each restart's: the factory runs on every
+    // restart the intensity allows (3), and each panic counts, so the
+    // fourth failure fails the supervisor.
+    let first = errors.recv_timeout(PATIENCE).unwrap();
+    assert!(first.message().contains("handler failed"), "{first}");
+    for _ in 0..3 {
+        let error = errors.recv_timeout(PATIENCE).unwrap();
+        assert!(
+            error
+                .message()
+                .contains("factory panicked while restarting")
+                && error.message().contains("no database"),
+            "{error}"
+        );
+    }
+    assert_eq!(failures.recv_timeout(PATIENCE), Ok("supervisor failed"));
+    assert!(supervisor.has_failed());
+    assert_eq!(supervisor.restarts(), 3);
+    assert_eq!(
+        fragile::BUILT.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "the first build and three restarts"
+    );
+    // The supervisor's failure stops the siblings, as any other does.
+    common::wait_until("every child stops", || {
+        child.is_closed() && sibling.is_closed()
+    });
+    assert!(sibling.ok().wait().is_err());
+}

@@ -333,38 +333,71 @@ impl<I: Isolate> Cell<I> {
         if !fatal {
             return false;
         }
+        !self.supervise()
+    }
+
+    /// The child failed (its handler panicked, or its factory did while it
+    /// was being restarted): asks its supervisor, and restarts it in place
+    /// as often as the supervisor allows. Returns whether it lives on.
+    ///
+    /// Must only be called by the run holder.
+    fn supervise(self: &Arc<Self>) -> bool {
         let Some(supervised) = &self.supervised else {
-            return true;
+            return false;
         };
-        match supervised.supervisor.child_failed(self.id) {
-            Decision::GiveUp => true,
-            Decision::Restart(pause) => {
-                if let Some((capability, delay)) = pause {
-                    self.controls().pause(&capability);
-                    let handle = IsolateHandle::new(self.clone());
-                    self.pool.timers.schedule(
-                        &self.pool.name,
-                        delay,
-                        None,
-                        Box::new(move || {
-                            handle.resume(&capability);
-                            crate::timer::Next::Done
-                        }),
-                    );
+        loop {
+            match supervised.supervisor.child_failed(self.id) {
+                Decision::GiveUp => return false,
+                Decision::Restart(pause) => {
+                    if let Some((capability, delay)) = pause {
+                        self.controls().pause(&capability);
+                        let handle = IsolateHandle::new(self.clone());
+                        self.pool.timers.schedule(
+                            &self.pool.name,
+                            delay,
+                            None,
+                            Box::new(move || {
+                                handle.resume(&capability);
+                                crate::timer::Next::Done
+                            }),
+                        );
+                    }
+                    match self.restart_in_place() {
+                        Ok(()) => return true,
+                        // A factory that panics is this child failing
+                        // again: counted towards the intensity, so one that
+                        // always panics fails the supervisor, which stops
+                        // every child and tells its listeners.
+                        Err(payload) => self.report_factory_panic(payload),
+                    }
                 }
-                !self.restart_in_place()
             }
         }
     }
 
+    /// Tells the error listeners that the factory panicked while the
+    /// isolate was being restarted.
+    fn report_factory_panic(&self, payload: Box<dyn Any + Send>) {
+        let message = format!(
+            "its supervisor's factory panicked while restarting it: {}",
+            panic_message(&*payload)
+        );
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        let error = RemoteError::new(RemoteErrorKind::Panicked, message);
+        if let Some(controls) = self.existing_controls() {
+            controls.report_error(&error);
+        }
+        trace::panicked(self.id, error.message(), true);
+    }
+
     /// Replaces the isolate's value with a fresh one from its factory,
-    /// keeping its mailbox, ports and id. Returns `false` when there is no
-    /// factory or it panicked: the isolate must end.
+    /// keeping its mailbox, ports and id. Fails with the factory's panic;
+    /// the isolate then has no value until a later restart gives it one.
     ///
-    /// Must only be called by the run holder.
-    fn restart_in_place(&self) -> bool {
+    /// Must only be called by the run holder, of a supervised isolate.
+    fn restart_in_place(&self) -> Result<(), Box<dyn Any + Send>> {
         let Some(supervised) = &self.supervised else {
-            return false;
+            return Err(Box::new("not supervised"));
         };
         let core = self.core.get();
         // SAFETY: we hold the run (invariant 1). The future goes first, in
@@ -372,14 +405,10 @@ impl<I: Isolate> Cell<I> {
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).future = None }));
         // SAFETY: as above; no borrow of the value remains.
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe { (*core).isolate = None }));
-        match catch_unwind(supervised.factory) {
-            Ok(fresh) => {
-                // SAFETY: as above.
-                unsafe { (*core).isolate = Some(fresh) };
-                true
-            }
-            Err(_) => false,
-        }
+        let fresh = catch_unwind(supervised.factory)?;
+        // SAFETY: as above.
+        unsafe { (*core).isolate = Some(fresh) };
+        Ok(())
     }
 
     /// Handles messages and polls the async handler until there is nothing
@@ -404,8 +433,13 @@ impl<I: Isolate> Cell<I> {
                 match controls.serve(boundary) {
                     Verdict::Go => {}
                     Verdict::Restart => {
-                        if !self.restart_in_place() {
-                            return Outcome::Exit;
+                        // A sibling's failure restarts this one; if its
+                        // factory panics, that is this child's own failure.
+                        if let Err(payload) = self.restart_in_place() {
+                            self.report_factory_panic(payload);
+                            if !self.supervise() {
+                                return Outcome::Exit;
+                            }
                         }
                         continue;
                     }
