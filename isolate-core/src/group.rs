@@ -931,7 +931,7 @@ impl fmt::Debug for IsolateGroup {
 }
 
 /// Spawns an isolate that runs `future` in `pool`.
-fn spawn_entry<F: Future<Output = ()> + Send + 'static>(
+pub(crate) fn spawn_entry<F: Future<Output = ()> + Send + 'static>(
     pool: &Arc<Pool>,
     future: F,
     options: SpawnOptions,
@@ -983,5 +983,66 @@ impl<F: Future<Output = ()> + Send + 'static> Isolate for Entry<F> {
             Some(future) => future.poll(cx),
             None => Poll::Ready(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::marker::PhantomPinned;
+    use std::sync::mpsc;
+
+    use super::*;
+
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    /// A future that says, when dropped, whether it is still where it was
+    /// pinned: `Pin`'s promise, which an entry future held inline relies on.
+    struct PinCheck {
+        pinned_at: std::cell::Cell<usize>,
+        events: mpsc::Sender<&'static str>,
+        _pinned: PhantomPinned,
+    }
+
+    impl Future for PinCheck {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            self.pinned_at.set(&*self as *const Self as usize);
+            let _ = self.events.send("polled");
+            Poll::Pending
+        }
+    }
+
+    impl Drop for PinCheck {
+        fn drop(&mut self) {
+            let here = self as *const Self as usize;
+            let _ = self.events.send(if self.pinned_at.get() == here {
+                "dropped where it was pinned"
+            } else {
+                "moved after it was pinned"
+            });
+        }
+    }
+
+    #[test]
+    fn a_cell_let_go_unstopped_drops_its_entry_future_where_it_was_pinned() {
+        let group = IsolateGroup::builder().workers(1).build().unwrap();
+        let (events, seen) = mpsc::channel();
+        let check = PinCheck {
+            pinned_at: std::cell::Cell::new(0),
+            events,
+            _pinned: PhantomPinned,
+        };
+        let cell = spawn_entry(&group.owner.pool, check, SpawnOptions::default());
+        assert_eq!(seen.recv_timeout(PATIENCE), Ok("polled"));
+        // The runtime tears every isolate down before its last reference
+        // goes; a cell let go without that reaches `Drop for Cell` with its
+        // pinned entry future still alive.
+        cell.forget_unstopped();
+        drop(cell);
+        assert_eq!(
+            seen.recv_timeout(PATIENCE),
+            Ok("dropped where it was pinned")
+        );
     }
 }

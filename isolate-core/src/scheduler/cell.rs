@@ -62,7 +62,8 @@ pub(crate) struct Cell<I: Isolate> {
     /// isolate that may run on any worker.
     home: Option<u32>,
     /// In `ManuallyDrop` so that `Drop for Cell` can leak a pinned core
-    /// rather than drop it off its home thread.
+    /// rather than drop it off its home thread; on its home, `Drop` empties
+    /// it in place (`drop_core`).
     core: ManuallyDrop<UnsafeCell<Core<I>>>,
 }
 
@@ -485,9 +486,12 @@ impl<I: Isolate> Cell<I> {
             // An entry isolate's own future (`spawn_fn`, `run`), held inline.
             if I::__HAS_ENTRY {
                 // SAFETY: we hold the run. The value lives in this `Arc`'s
-                // allocation and is never moved while it is `Some`: it is
-                // only ever dropped or replaced in place (`teardown`,
-                // `restart_in_place`, `Core`'s drop), so pinning it is sound.
+                // allocation and is never moved while it is `Some`: every
+                // path that ends it drops it in place, by assignment
+                // (`drop_core`, from `teardown` and from `Drop for Cell`;
+                // `restart_in_place`), and none takes it out first; the
+                // `Arc` frees the allocation only after that. So pinning it
+                // here is sound, and the pin holds until its drop.
                 if let Some(isolate) = unsafe { &mut (*core).isolate } {
                     // SAFETY: as above.
                     let pinned = unsafe { Pin::new_unchecked(isolate) };
@@ -794,6 +798,16 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+#[cfg(test)]
+impl<I: Isolate> Cell<I> {
+    /// Lets go of the group's reference without a teardown: the one way to
+    /// reach `Drop for Cell` with a live, polled core. The runtime never
+    /// takes it, but the drop must be sound if it ever does.
+    pub(crate) fn forget_unstopped(&self) {
+        self.pool.owned.remove(self.key);
+    }
+}
+
 impl<I: Isolate> Drop for Cell<I> {
     fn drop(&mut self) {
         if !self.may_touch_core() {
@@ -803,12 +817,12 @@ impl<I: Isolate> Drop for Cell<I> {
             return;
         }
         // SAFETY: `&mut self`: nothing else reaches the core, and this is
-        // the core's home if it has one. Taken out once, here.
-        let core = unsafe { ManuallyDrop::take(&mut self.core) };
-        // Drop order as in `drop_core`: the future before the value.
-        let Core { future, isolate } = core.into_inner();
-        drop(future);
-        drop(isolate);
+        // the core's home if it has one. Its values are dropped where they
+        // are, never moved first: an entry future held inline was pinned
+        // there by `run_core`, and a handler future may borrow the value.
+        // What is left (two `None`s) needs no drop, so the `ManuallyDrop`
+        // is not dropped itself.
+        unsafe { Self::drop_core(self.core.get()) };
     }
 }
 
