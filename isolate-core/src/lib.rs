@@ -178,8 +178,10 @@ pub use isolate_macros::{isolate, message};
 #[cfg(isolate_loom)]
 #[doc(hidden)]
 pub mod __loom {
+    pub use crate::scheduler::idle::Idle;
     pub use crate::scheduler::mailbox::{Mailbox, deliver};
     pub use crate::scheduler::state::{Finish, State};
+    pub use crate::sync::loom_parker::Parker;
 }
 
 /// Support for the macros' expansions. Not part of the API.

@@ -12,7 +12,78 @@ pub(crate) use loom::sync::{
 };
 
 #[cfg(not(isolate_loom))]
+pub(crate) use crossbeam_utils::sync::{Parker, Unparker};
+#[cfg(not(isolate_loom))]
 pub(crate) use parking_lot::{Mutex, MutexGuard};
+
+#[cfg(isolate_loom)]
+pub(crate) use loom_parker::{Parker, Unparker};
+
+/// A worker's parker under loom: crossbeam's semantics (one token, kept by
+/// an unpark that comes before the park) on loom's mutex and condvar, so
+/// that the model sees every interleaving of a park with its wake-ups.
+#[cfg(isolate_loom)]
+pub(crate) mod loom_parker {
+    use loom::sync::{Arc, Condvar, Mutex};
+
+    #[derive(Debug, Default)]
+    struct Token {
+        set: Mutex<bool>,
+        changed: Condvar,
+    }
+
+    /// The parking end.
+    #[derive(Debug)]
+    pub struct Parker {
+        unparker: Unparker,
+    }
+
+    /// The waking end.
+    #[derive(Debug, Clone)]
+    pub struct Unparker {
+        token: Arc<Token>,
+    }
+
+    impl Default for Parker {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl Parker {
+        /// A parker with no token.
+        pub fn new() -> Self {
+            Parker {
+                unparker: Unparker {
+                    token: Arc::new(Token::default()),
+                },
+            }
+        }
+
+        /// Waits for the token, and takes it.
+        pub fn park(&self) {
+            let token = &self.unparker.token;
+            let mut set = token.set.lock().unwrap();
+            while !*set {
+                set = token.changed.wait(set).unwrap();
+            }
+            *set = false;
+        }
+
+        /// The waking end of this parker.
+        pub fn unparker(&self) -> &Unparker {
+            &self.unparker
+        }
+    }
+
+    impl Unparker {
+        /// Sets the token, waking the parked thread if there is one.
+        pub fn unpark(&self) {
+            *self.token.set.lock().unwrap() = true;
+            self.token.changed.notify_one();
+        }
+    }
+}
 #[cfg(not(isolate_loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 

@@ -1,5 +1,7 @@
-//! The scheduling state machine and the mailbox under every interleaving
-//! loom finds. Checks invariants 2, 3 and 4 of `src/scheduler/state.rs`.
+//! The scheduling state machine, the mailbox and the workers' parking
+//! protocol under every interleaving loom finds. Checks invariants 2, 3 and
+//! 4 of `src/scheduler/state.rs`, and that `src/scheduler/idle.rs` never
+//! leaves a task queued while every worker parks.
 //!
 //! Run with:
 //!
@@ -8,7 +10,7 @@
 //! ```
 #![cfg(isolate_loom)]
 
-use isolate_core::__loom::{Finish, Mailbox, State, deliver};
+use isolate_core::__loom::{Finish, Idle, Mailbox, Parker, State, deliver};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
@@ -252,4 +254,96 @@ fn a_wake_up_of_a_queued_isolate_publishes_what_came_before_it() {
             assert_eq!(paused.load(Ordering::Relaxed), 0);
         }
     });
+}
+
+/// One worker of the parking model: the loop of `worker.rs` with the queues
+/// reduced to a count of tasks. It handles tasks until `total` are handled,
+/// then shuts the group down, as the last task's handler would.
+fn parking_worker(
+    index: usize,
+    parker: &Parker,
+    idle: &Idle,
+    queued: &AtomicUsize,
+    handled: &AtomicUsize,
+    total: usize,
+) {
+    let take = || {
+        queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    };
+    let mut searching = false;
+    loop {
+        if handled.load(Ordering::SeqCst) == total {
+            return;
+        }
+        if !searching {
+            idle.start_search();
+        }
+        if take() {
+            searching = false;
+            idle.end_search();
+            if handled.fetch_add(1, Ordering::SeqCst) + 1 == total {
+                // The group's shutdown: every worker is woken to exit.
+                idle.notify_all();
+                return;
+            }
+            continue;
+        }
+        // Nothing: become a sleeper, look once more, park.
+        idle.register(index);
+        if queued.load(Ordering::SeqCst) == 0 && handled.load(Ordering::SeqCst) != total {
+            parker.park();
+        }
+        idle.unregister(index);
+        searching = true;
+    }
+}
+
+/// The parking protocol of `idle.rs`: a task pushed (and notified) while
+/// the workers search, register as sleepers or park is always taken. Were
+/// one left queued with every worker parked, loom would find the run in
+/// which every thread blocks and fail with a deadlock.
+fn parking_model(tasks: usize) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(move || {
+        let parkers = [Parker::new(), Parker::new()];
+        let idle = Arc::new(Idle::new(
+            parkers.iter().map(|p| p.unparker().clone()).collect(),
+        ));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let handled = Arc::new(AtomicUsize::new(0));
+        let workers: Vec<_> = parkers
+            .into_iter()
+            .enumerate()
+            .map(|(index, parker)| {
+                let (idle, queued, handled) = (idle.clone(), queued.clone(), handled.clone());
+                thread::spawn(move || {
+                    parking_worker(index, &parker, &idle, &queued, &handled, tasks)
+                })
+            })
+            .collect();
+        // The producer (a plain thread, or a handler on another worker):
+        // make the task visible, then notify.
+        for _ in 0..tasks {
+            queued.fetch_add(1, Ordering::SeqCst);
+            idle.notify_one();
+        }
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        assert_eq!(handled.load(Ordering::SeqCst), tasks);
+        assert_eq!(queued.load(Ordering::SeqCst), 0);
+    });
+}
+
+#[test]
+fn a_task_is_never_left_queued_while_every_worker_parks() {
+    parking_model(1);
+}
+
+#[test]
+fn two_tasks_are_both_taken_whatever_the_interleaving() {
+    parking_model(2);
 }

@@ -14,12 +14,11 @@
 //! searcher or sleeper, or the worker sees the task: a task is never left in
 //! a queue while every worker sleeps. An idle group uses no CPU.
 
-use crossbeam_utils::sync::Unparker;
+use crate::sync::{AtomicUsize, Mutex, Ordering, Unparker, fence, lock};
 
-use crate::sync::{AtomicUsize, Mutex, Ordering, fence, lock};
-
+/// Who of the group's workers searches and who sleeps, and how to wake them.
 #[derive(Debug)]
-pub(crate) struct Idle {
+pub struct Idle {
     /// Workers awake and looking for work, including the ones just woken.
     searching: AtomicUsize,
     /// Number of entries in `sleepers`, readable without the lock so that the
@@ -30,7 +29,8 @@ pub(crate) struct Idle {
 }
 
 impl Idle {
-    pub(crate) fn new(unparkers: Box<[Unparker]>) -> Self {
+    /// The parking state of the workers that `unparkers` wake, in order.
+    pub fn new(unparkers: Box<[Unparker]>) -> Self {
         Idle {
             searching: AtomicUsize::new(0),
             sleeping: AtomicUsize::new(0),
@@ -41,7 +41,7 @@ impl Idle {
 
     /// Wakes one sleeping worker if nobody is searching. Call after making
     /// work visible.
-    pub(crate) fn notify_one(&self) {
+    pub fn notify_one(&self) {
         fence(Ordering::SeqCst);
         if self.searching.load(Ordering::SeqCst) != 0 || self.sleeping.load(Ordering::SeqCst) == 0 {
             return;
@@ -70,14 +70,14 @@ impl Idle {
     /// take (a pinned isolate). A worker that is awake keeps the unpark as a
     /// token and does not park on its next try; one that sleeps leaves the
     /// sleepers in `unregister`, as after a spurious wake-up.
-    pub(crate) fn unpark(&self, index: usize) {
+    pub fn unpark(&self, index: usize) {
         if let Some(unparker) = self.unparkers.get(index) {
             unparker.unpark();
         }
     }
 
     /// Wakes every worker (shutdown).
-    pub(crate) fn notify_all(&self) {
+    pub fn notify_all(&self) {
         {
             let mut sleepers = lock(&self.sleepers);
             sleepers.clear();
@@ -89,13 +89,13 @@ impl Idle {
     }
 
     /// A worker ran out of local work and starts searching.
-    pub(crate) fn start_search(&self) {
+    pub fn start_search(&self) {
         self.searching.fetch_add(1, Ordering::SeqCst);
     }
 
     /// A searching worker found work. If it was the last searcher, another
     /// worker is woken: where there was work, there may be more.
-    pub(crate) fn end_search(&self) {
+    pub fn end_search(&self) {
         if self.searching.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.notify_one();
         }
@@ -104,7 +104,7 @@ impl Idle {
     /// Searching worker `index` found nothing and is about to park: it stops
     /// searching and becomes a sleeper. It must check the queues again after
     /// this call and before parking.
-    pub(crate) fn register(&self, index: usize) {
+    pub fn register(&self, index: usize) {
         let mut sleepers = lock(&self.sleepers);
         sleepers.push(index);
         self.sleeping.fetch_add(1, Ordering::SeqCst);
@@ -116,7 +116,7 @@ impl Idle {
     /// Worker `index` is awake (it found work before parking, was woken, or
     /// woke spuriously) and searching again. A notifier that woke it has
     /// already moved it from sleeping to searching; otherwise it does so here.
-    pub(crate) fn unregister(&self, index: usize) {
+    pub fn unregister(&self, index: usize) {
         let mut sleepers = lock(&self.sleepers);
         if let Some(position) = sleepers.iter().position(|&i| i == index) {
             sleepers.swap_remove(position);

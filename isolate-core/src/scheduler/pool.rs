@@ -6,7 +6,6 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::thread::JoinHandle;
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
-use crossbeam_utils::sync::Parker;
 
 use super::idle::Idle;
 use super::owned::Owned;
@@ -21,7 +20,7 @@ use std::time::{Duration, Instant};
 fn lock(mutex: &StdMutex<Vec<bool>>) -> MutexGuard<'_, Vec<bool>> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
-use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{AtomicBool, AtomicUsize, Ordering, Parker};
 
 /// A worker's queue of pinned isolates: only that worker takes from it, so
 /// work stealing never moves a pinned isolate.

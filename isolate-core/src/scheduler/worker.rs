@@ -23,10 +23,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crossbeam_deque::{Steal, Worker as Deque};
-use crossbeam_utils::sync::Parker;
 
 use super::pool::Pool;
 use super::task::TaskRef;
+use crate::sync::Parker;
 
 /// Consecutive runs taken from the LIFO slot before it yields to the queue.
 const MAX_LIFO_RUNS: u32 = 3;
