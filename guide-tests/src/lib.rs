@@ -53,6 +53,10 @@ pub mod guide {
     #[doc = include_str!("../../docs/src/pinned.md")]
     pub struct Pinned;
 
+    /// IO, time and servers.
+    #[doc = include_str!("../../docs/src/io-time-servers.md")]
+    pub struct IoTimeServers;
+
     /// Deterministic tests.
     #[doc = include_str!("../../docs/src/testing.md")]
     pub struct Testing;

@@ -107,6 +107,14 @@ pub struct IsolateGroupBuilder {
     stack_size: Option<usize>,
 }
 
+impl IsolateGroup {
+    /// The group's pool: for the crate's own modules that reach its timers
+    /// and queues (`time`).
+    pub(crate) fn pool(&self) -> &Arc<Pool> {
+        &self.owner.pool
+    }
+}
+
 impl IsolateGroupBuilder {
     /// Number of worker threads. Default: one per available core.
     pub fn workers(mut self, workers: usize) -> Self {

@@ -122,6 +122,7 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
+pub mod blocking;
 mod checked;
 mod control;
 pub mod deterministic;
@@ -142,6 +143,7 @@ mod sendable;
 mod shared;
 mod supervisor;
 mod sync;
+pub mod time;
 mod timer;
 mod trace;
 #[cfg(all(unix, feature = "process"))]
@@ -149,6 +151,7 @@ pub mod transport;
 
 pub mod prelude;
 
+pub use blocking::{blocking, blocking_with};
 pub use control::{Capability, Priority, SpawnOptions};
 pub use error::{
     BuildError, ExitError, RecvError, RecvTimeoutError, RemoteError, RemoteErrorKind, ReplyError,

@@ -131,6 +131,11 @@ pub struct RunFuture<R> {
 }
 
 impl<R> RunFuture<R> {
+    /// The future of a result that `reply` will carry.
+    pub(crate) fn from_reply(reply: Reply<Result<R, RemoteError>>) -> Self {
+        RunFuture { reply }
+    }
+
     /// Blocks the thread until the result arrives: the form for plain
     /// threads that started several computations at once.
     ///

@@ -6,7 +6,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -15,13 +15,37 @@ use std::time::{Duration, Instant};
 #[derive(Clone)]
 pub struct Timer {
     cancelled: Arc<AtomicBool>,
+    /// Its queue and its id there, so that a cancel frees its entry at once
+    /// rather than at its deadline (a `timeout` of an hour that ends in a
+    /// millisecond must not hold memory for the hour).
+    entry: Option<(Weak<Shared>, u64)>,
 }
 
 impl Timer {
     /// Stops the timer: a pending send does not happen, an interval stops.
     /// Returns `false` if it was already cancelled.
     pub fn cancel(&self) -> bool {
-        !self.cancelled.swap(true, Ordering::AcqRel)
+        if self.cancelled.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        if let Some((queue, id)) = &self.entry
+            && let Some(queue) = queue.upgrade()
+        {
+            let removed = {
+                let mut guard = lock(&queue.0);
+                let removed = guard.entries.remove(id);
+                // The heap keeps a cancelled deadline until it is due;
+                // rebuilt when those outnumber the live ones.
+                if guard.due.len() > 64 && guard.due.len() > 2 * guard.entries.len() {
+                    let Queue { due, entries, .. } = &mut *guard;
+                    due.retain(|Reverse((_, id))| entries.contains_key(id));
+                }
+                removed
+            };
+            // Outside the lock: the action may hold a port.
+            drop(removed);
+        }
+        true
     }
 
     /// Whether [`cancel`](Timer::cancel) was called.
@@ -65,10 +89,13 @@ struct Queue {
     stopped: bool,
 }
 
+/// A timer queue and the condvar its thread waits on.
+type Shared = (Mutex<Queue>, Condvar);
+
 /// A group's timer thread and its queue.
 #[derive(Default)]
 pub(crate) struct Timers {
-    queue: Arc<(Mutex<Queue>, Condvar)>,
+    queue: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// A deterministic group's virtual clock, moved on by its driver
     /// ([`advance`](Timers::advance)); `None`: real time and a timer thread.
@@ -89,7 +116,8 @@ impl Timers {
         }
     }
 
-    fn now(&self) -> Instant {
+    /// The group's time: virtual for a deterministic group, real otherwise.
+    pub(crate) fn now(&self) -> Instant {
         match &self.clock {
             Some(clock) => *clock.lock().unwrap_or_else(PoisonError::into_inner),
             None => Instant::now(),
@@ -134,15 +162,15 @@ impl Timers {
         action: Action,
     ) -> Timer {
         let cancelled = Arc::new(AtomicBool::new(false));
-        let timer = Timer {
-            cancelled: cancelled.clone(),
-        };
         let (queue, wake) = &*self.queue;
-        {
+        let timer = {
             let mut queue = lock(queue);
             if queue.stopped {
-                timer.cancel();
-                return timer;
+                cancelled.store(true, Ordering::Release);
+                return Timer {
+                    cancelled,
+                    entry: None,
+                };
             }
             let id = queue.next;
             queue.next += 1;
@@ -152,10 +180,14 @@ impl Timers {
                 Entry {
                     action,
                     period,
-                    cancelled,
+                    cancelled: cancelled.clone(),
                 },
             );
-        }
+            Timer {
+                cancelled,
+                entry: Some((Arc::downgrade(&self.queue), id)),
+            }
+        };
         wake.notify_one();
         if self.clock.is_none() {
             self.start(name);
@@ -213,7 +245,7 @@ impl Timers {
 }
 
 /// The timer thread: sleeps until the earliest deadline, runs what is due.
-fn run(shared: &(Mutex<Queue>, Condvar)) {
+fn run(shared: &Shared) {
     let (queue, wake) = shared;
     let mut guard = lock(queue);
     loop {
@@ -278,4 +310,35 @@ fn fire<'a>(
         None => entry.cancelled.store(true, Ordering::Release),
     }
     guard
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(timers: &Timers) -> (usize, usize) {
+        let queue = lock(&timers.queue.0);
+        (queue.entries.len(), queue.due.len())
+    }
+
+    #[test]
+    fn a_cancelled_timer_frees_its_entry_at_once_and_the_heap_is_compacted() {
+        // Virtual time: no thread, nothing fires by itself.
+        let timers = Timers::virtual_time();
+        let hour = Duration::from_secs(3600);
+        let kept = timers.schedule("t", hour, None, Box::new(|| Next::Done));
+        for _ in 0..1000 {
+            let timer = timers.schedule("t", hour, None, Box::new(|| Next::Done));
+            assert!(timer.cancel());
+            assert!(!timer.cancel(), "a second cancel is a no-op");
+        }
+        let (entries, due) = pending(&timers);
+        assert_eq!(entries, 1, "only the timer not cancelled keeps an entry");
+        assert!(due <= 2 * entries + 65, "the heap was compacted: {due}");
+        // What is left still fires, and moves the clock.
+        assert!(timers.advance());
+        assert!(!timers.advance());
+        assert!(kept.is_cancelled(), "a fired one-shot timer is done");
+        assert_eq!(pending(&timers).0, 0);
+    }
 }
