@@ -98,14 +98,21 @@ use crate::scheduler::mailbox::RoomListener;
 /// The shape is read by deserializing the type from a tracer that hands
 /// out placeholders (`1` for numbers, empty strings and sequences), once
 /// per enum variant it has to see, and the result is kept for the rest of
-/// the process. A type the tracer cannot read falls back to a hash of
-/// [`std::any::type_name`], which is stable only between builds by one
-/// compiler: one whose `Deserialize` calls `deserialize_any` (postcard,
-/// the codec, cannot carry it either), or refuses every placeholder (a
-/// newtype that validates a non-empty string), or has no finite value.
+/// the process. Types are told apart by their serde name and their
+/// visitor's type, so `db::Error` inside `Error`, or `Result<u32, String>`
+/// beside `Result<String, u8>`, are each seen in full.
 ///
-/// One limit: a generic type met inside itself (`Wrapper<Wrapper<u32>>`) is
-/// taken for recursion, so the inner type's own arguments are not seen.
+/// Limits, each deterministic (the same in every build of one source):
+/// - A field whose `Deserialize` the tracer cannot read (one that refuses
+///   every placeholder, as a URL parser refuses an empty string; one that
+///   calls `deserialize_any`, which postcard cannot carry either; one that
+///   panics) makes the struct or variant it is in *opaque from that field
+///   on*: a change after it, in that struct or variant, is not seen.
+///   Everything before it, and every other type and variant, still is.
+/// - A hand-written `Deserialize` that reads its bytes differently by
+///   value (a tag it reads itself) shows the tracer one branch only.
+/// - Past 4,096 runs (enums nested very wide and deep), what was seen is
+///   hashed, marked as partial.
 ///
 /// # Examples
 ///

@@ -17,29 +17,43 @@
 //! deserializer that hands out placeholder values (`1` for numbers, empty
 //! strings) and writes down each call. One run sees one variant of each
 //! enum, so the type is deserialized again until every variant of every
-//! enum it reaches has been seen. The shape of each part is kept under its
-//! *path* (which enum occurrence, which variant), not under its name, so
-//! that `Result<u32, String>` and `Result<String, u8>` in one message are
-//! two shapes. A type that contains itself (through an `Option`, a `Vec`,
-//! a `Box` in an enum) is written as a reference back to the enclosing
-//! occurrence, and from there on the tracer builds the smallest value it
-//! can: `None`, empty sequences, and for each enum a variant that does not
-//! lead back into itself (found by trying, one run each).
+//! enum it reaches has been seen.
+//!
+//! **Which type is which.** Each struct, enum and sequence met is told
+//! apart from the others by its serde name *and* the type of the visitor
+//! its `Deserialize` hands over (`type_name` of it: only ever compared for
+//! equality within one trace, never hashed, so it may differ between
+//! compilers without changing the result). So `db::Error` inside `Error`,
+//! `Result<u32, String>` beside `Result<String, u8>`, and
+//! `Wrapper<Wrapper<u32>>` are each two types, while a type inside itself
+//! is one. Each type gets a number in the order the runs first meet it,
+//! the same in every build, and its shape (per variant, for an enum) is
+//! kept once under that number.
+//!
+//! **Types that contain themselves** (through an `Option`, a `Vec`, a `Box`
+//! in an enum, or a `#[serde(transparent)]` wrapper) are written as a
+//! reference back, and from there the tracer builds the smallest value it
+//! can: `None`, empty sequences and maps, and for each enum a variant that
+//! does not lead back into itself, found by trying, one run each.
+//!
+//! **A field the tracer cannot read** (its `Deserialize` refuses every
+//! placeholder, as a URL parser refuses an empty string, or calls
+//! `deserialize_any`, which postcard, the codec, cannot carry either, or
+//! panics) makes the part of the shape it is in *opaque* from that field
+//! on: what came before it, and every other type and variant, still
+//! counts. Only a type that asks for its own fingerprint while being traced
+//! gets a fixed placeholder hash for the inner request.
 //!
 //! This is what serde-reflection does, reduced to a hash: that crate
 //! builds a registry of formats and brings `thiserror` 1 and so a second
 //! `syn` into every build of `isolate-core`, for a number computed once per
 //! type (see docs/architecture.md).
-//!
-//! A type the tracer cannot read falls back to the hash of its name: one
-//! whose `Deserialize` calls `deserialize_any` (which postcard, the codec,
-//! cannot carry either) or refuses every placeholder value (a newtype that
-//! validates its string). Its members must then be built by one compiler.
 
 use std::any::TypeId;
-use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, OnceLock};
 
 use serde::de::{
@@ -51,14 +65,35 @@ use serde::de::{
 /// and process.
 pub(crate) fn fingerprint<T: DeserializeOwned + 'static>() -> u64 {
     static CACHE: OnceLock<Mutex<HashMap<TypeId, u64>>> = OnceLock::new();
+    thread_local! {
+        /// The types being traced on this thread, innermost last.
+        static TRACING_TYPES: RefCell<Vec<TypeId>> = const { RefCell::new(Vec::new()) };
+    }
     let cache = CACHE.get_or_init(Mutex::default);
     let id = TypeId::of::<T>();
     if let Some(&known) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
         return known;
     }
+    // A `Deserialize` that asks for its own type's fingerprint while it is
+    // traced would recurse for ever: it gets a fixed stand-in instead.
+    if TRACING_TYPES.with(|types| types.borrow().contains(&id)) {
+        return fnv(
+            FNV_START,
+            b"a type asked for its own fingerprint while traced",
+        );
+    }
+    TRACING_TYPES.with(|types| types.borrow_mut().push(id));
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            TRACING_TYPES.with(|types| types.borrow_mut().pop());
+        }
+    }
+    let done = Done;
     // Traced outside the lock: a `Deserialize` impl may ask for another
     // type's fingerprint.
-    let hash = trace::<T>().unwrap_or_else(|| name_hash(std::any::type_name::<T>()));
+    let hash = trace::<T>();
+    drop(done);
     cache
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -75,11 +110,6 @@ fn fnv(hash: u64, bytes: &[u8]) -> u64 {
 }
 
 const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// The fallback: the hash of a name, marked apart from every shape's.
-fn name_hash(name: &str) -> u64 {
-    fnv(fnv(FNV_START, b"name\0"), name.as_bytes())
-}
 
 thread_local! {
     static TRACING: Cell<bool> = const { Cell::new(false) };
@@ -110,14 +140,23 @@ pub(crate) fn placeholder<'de, D: de::Deserializer<'de>>(
     deserializer.deserialize_unit_struct(what, Unit)
 }
 
-/// How many runs a shape may take before the tracer gives up on it.
+/// How many runs a shape may take; past it, what was seen is hashed, marked
+/// as partial (deterministically: the runs are the same in every build).
 const MAX_RUNS: usize = 4096;
-/// How deep one run may nest before it is taken for endless recursion.
-const MAX_DEPTH: usize = 256;
+/// How deep one run may nest (structs, enums, sequences, options, maps)
+/// before the rest is built small.
+const MAX_DEPTH: usize = 128;
 
-/// Deserializes `T` from the tracer until its whole shape is seen; `None`
-/// if it cannot be.
-fn trace<T: DeserializeOwned>() -> Option<u64> {
+/// Deserializes `T` from the tracer until its whole shape is seen, and
+/// hashes it.
+fn trace<T: DeserializeOwned>() -> u64 {
+    let (explorer, complete, _) = explore::<T>();
+    explorer.hash(complete)
+}
+
+/// The runs behind [`trace`]: what they found, whether it is all, and how
+/// many runs it took.
+fn explore<T: DeserializeOwned>() -> (Explorer, bool, usize) {
     struct Tracing(bool);
     impl Drop for Tracing {
         fn drop(&mut self) {
@@ -127,67 +166,140 @@ fn trace<T: DeserializeOwned>() -> Option<u64> {
     let _restore = Tracing(TRACING.with(|flag| flag.replace(true)));
 
     let mut explorer = Explorer::default();
-    for _ in 0..MAX_RUNS {
+    for runs in 1..=MAX_RUNS {
         let mut run = Run::new(&mut explorer);
-        let result = T::deserialize(&mut run).map(drop);
-        if result.is_ok() {
-            run.close();
+        // A `Deserialize` that panics on a placeholder is a field the tracer
+        // cannot read, like one that returns an error.
+        let result = catch_unwind(AssertUnwindSafe(|| T::deserialize(&mut run).map(drop)));
+        match result {
+            Ok(Ok(())) => run.close(),
+            Ok(Err(_)) | Err(_) => {
+                if !run.unwinding {
+                    run.failed();
+                }
+            }
         }
         let retry = run.retry;
-        match result {
-            Ok(()) => {}
-            Err(_) if retry => continue,
-            Err(_) => return None,
-        }
-        if explorer.complete(&[]) {
-            return Some(explorer.hash());
+        if !retry && explorer.complete(ROOT) {
+            return (explorer, true, runs);
         }
     }
-    None
+    (explorer, false, MAX_RUNS)
 }
 
-/// A path: for each enum on the way from the root, which occurrence of an
-/// enum in its part, then which variant.
-type Path = Vec<u32>;
+/// What tells one type from another within a trace: what kind of
+/// container it is, its serde name, and its visitor's type (compared for
+/// equality only).
+type Key = (u8, &'static str, &'static str);
 
-/// The shape of one part: the tokens between the root or an enum variant
-/// and the enums inside it.
+/// A type's number: the order in which the runs first met it.
+type Id = u32;
+
+/// Where a part of the shape is kept: a type's number and, for an enum,
+/// the variant.
+type PartKey = (Id, u32);
+
+/// The part that is not a type's: what the root is, before any container.
+const ROOT: PartKey = (Id::MAX, u32::MAX);
+/// The `variant` of a part that is a struct's, not an enum variant's.
+const WHOLE: u32 = u32::MAX;
+
+/// The shape of one type (or enum variant).
 #[derive(Debug)]
 struct Part {
     tokens: Vec<u8>,
-    /// The number of variants of each enum occurrence in this part, in
-    /// order: occurrence `k`'s variant `v` is the part at `path ++ [k, v]`.
-    enums: Vec<u32>,
+    /// The named containers entered directly from it, in order.
+    refs: Vec<Id>,
+    /// Whether a field it could not read ended it: what followed is unseen.
+    opaque: bool,
 }
 
 /// What the runs so far have found.
 #[derive(Default)]
 struct Explorer {
-    parts: BTreeMap<Path, Part>,
+    ids: HashMap<Key, Id>,
+    parts: BTreeMap<PartKey, Part>,
+    /// The number of variants of each enum met.
+    variants: HashMap<Id, u32>,
     /// For an enum met again inside itself: the variant to build there.
-    smallest: HashMap<&'static str, u32>,
+    smallest: HashMap<Id, u32>,
+    /// Parts known to be complete (only ever grows).
+    done: HashSet<PartKey>,
 }
 
 impl Explorer {
-    /// Whether the part at `path` and everything it reaches has been seen.
-    fn complete(&self, path: &[u32]) -> bool {
-        let Some(part) = self.parts.get(path) else {
-            return false;
-        };
-        part.enums
-            .iter()
-            .enumerate()
-            .all(|(k, &variants)| (0..variants).all(|v| self.complete(&extend(path, k as u32, v))))
+    fn id(&mut self, key: Key) -> Id {
+        let next = self.ids.len() as Id;
+        *self.ids.entry(key).or_insert(next)
     }
 
-    /// The hash of every part, in path order.
-    fn hash(&self) -> u64 {
-        let mut hash = fnv(FNV_START, b"shape v1\0");
-        for (path, part) in &self.parts {
-            hash = fnv(hash, &(path.len() as u32).to_le_bytes());
-            for step in path {
-                hash = fnv(hash, &step.to_le_bytes());
+    /// Whether the part at `key` and everything it reaches has been seen.
+    fn complete(&mut self, key: PartKey) -> bool {
+        let mut visiting = HashSet::new();
+        self.complete_part(key, &mut visiting).0
+    }
+
+    /// `(complete, exact)`: `exact` is false when a cycle was taken for
+    /// complete, so the answer is not remembered.
+    fn complete_part(&mut self, key: PartKey, visiting: &mut HashSet<PartKey>) -> (bool, bool) {
+        if self.done.contains(&key) {
+            return (true, true);
+        }
+        if !visiting.insert(key) {
+            return (true, false);
+        }
+        let refs = match self.parts.get(&key) {
+            None => return (false, true),
+            Some(part) => part.refs.clone(),
+        };
+        let mut exact = true;
+        let mut complete = true;
+        for id in refs {
+            let (yes, is_exact) = self.complete_id(id, visiting);
+            exact &= is_exact;
+            if !yes {
+                complete = false;
+                break;
             }
+        }
+        visiting.remove(&key);
+        if complete && exact {
+            self.done.insert(key);
+        }
+        (complete, exact)
+    }
+
+    fn complete_id(&mut self, id: Id, visiting: &mut HashSet<PartKey>) -> (bool, bool) {
+        match self.variants.get(&id).copied() {
+            Some(count) => {
+                let mut exact = true;
+                for variant in 0..count {
+                    let (yes, is_exact) = self.complete_part((id, variant), visiting);
+                    exact &= is_exact;
+                    if !yes {
+                        return (false, exact);
+                    }
+                }
+                (true, exact)
+            }
+            None => self.complete_part((id, WHOLE), visiting),
+        }
+    }
+
+    /// The hash of every part, in the order of their numbers.
+    fn hash(&self, complete: bool) -> u64 {
+        let mut hash = fnv(
+            FNV_START,
+            if complete {
+                b"shape v2\0"
+            } else {
+                b"partial shape v2\0"
+            },
+        );
+        for ((id, variant), part) in &self.parts {
+            hash = fnv(hash, &id.to_le_bytes());
+            hash = fnv(hash, &variant.to_le_bytes());
+            hash = fnv(hash, &[u8::from(part.opaque)]);
             hash = fnv(hash, &(part.tokens.len() as u32).to_le_bytes());
             hash = fnv(hash, &part.tokens);
         }
@@ -195,31 +307,27 @@ impl Explorer {
     }
 }
 
-fn extend(path: &[u32], occurrence: u32, variant: u32) -> Path {
-    let mut path = path.to_vec();
-    path.extend([occurrence, variant]);
-    path
-}
-
 /// A part being read in this run.
 struct Open {
-    path: Path,
+    key: PartKey,
     /// Whether its tokens are new: a part seen in an earlier run is walked
-    /// again only to reach the enums inside it.
+    /// again only to reach the types inside it.
     writing: bool,
     tokens: Vec<u8>,
-    enums: Vec<u32>,
+    refs: Vec<Id>,
 }
 
-/// A named container being deserialized.
+/// A container being deserialized.
 struct Frame {
-    name: &'static str,
+    id: Id,
     /// Whether values were being built small outside it.
     was_small: bool,
     /// Whether it is being built small.
     small: bool,
-    /// For an enum built small: the variant it was given.
-    small_enum: bool,
+    /// For an enum built small: its variant count, to try the next one.
+    small_enum: Option<u32>,
+    /// Whether it opened a part (to close when it ends).
+    opened: bool,
 }
 
 /// One run of the tracer.
@@ -229,12 +337,16 @@ struct Run<'e> {
     frames: Vec<Frame>,
     /// Whether values are being built small, and nothing written.
     small: bool,
-    /// Set when a run ends early to try another variant.
+    /// Set when the run must be made again (a variant to try).
     retry: bool,
+    /// Set while an error travels out from where it began, so that only the
+    /// part it began in is marked opaque; cleared if a `Deserialize` impl
+    /// swallows the error and goes on.
+    unwinding: bool,
 }
 
-/// Why a run ended early; the tracer looks at `Run::retry`, not at this,
-/// since a `Deserialize` impl may rewrap errors.
+/// Why a run ended early. The tracer looks at the run's flags, not at
+/// this, since a `Deserialize` impl may rewrap or swallow errors.
 #[derive(Debug)]
 struct Stop(String);
 
@@ -284,23 +396,38 @@ const ENUM: u8 = 26;
 const VARIANT: u8 = 27;
 const IDENTIFIER: u8 = 28;
 const IGNORED: u8 = 29;
-/// A container met inside itself: the distance back to its occurrence.
+/// A container met inside itself, by its number.
 const BACK: u8 = 30;
+/// A named container, by its number; its shape is its own part.
+const REF: u8 = 31;
+/// What follows was too deep to read.
+const DEEP: u8 = 32;
+/// A field the tracer could not read ends the part here.
+const OPAQUE: u8 = 33;
+
+// The kinds of container, in a `Key`.
+const K_SEQ: u8 = 1;
+const K_TUPLE: u8 = 2;
+const K_MAP: u8 = 3;
+const K_OPTION: u8 = 4;
+const K_STRUCT: u8 = 5;
+const K_ENUM: u8 = 6;
 
 impl<'e> Run<'e> {
     fn new(explorer: &'e mut Explorer) -> Self {
-        let writing = !explorer.parts.contains_key(&Path::new());
+        let writing = !explorer.parts.contains_key(&ROOT);
         Run {
             explorer,
             open: vec![Open {
-                path: Path::new(),
+                key: ROOT,
                 writing,
                 tokens: Vec::new(),
-                enums: Vec::new(),
+                refs: Vec::new(),
             }],
             frames: Vec::new(),
             small: false,
             retry: false,
+            unwinding: false,
         }
     }
 
@@ -328,42 +455,184 @@ impl<'e> Run<'e> {
         self.write(&(n as u32).to_le_bytes());
     }
 
-    /// Enters a named container: `Ok(true)` if it is built small from
-    /// here (it is inside itself).
-    fn enter(&mut self, name: &'static str) -> Result<bool, Stop> {
-        if self.frames.len() >= MAX_DEPTH {
-            return Err(Stop("the type nests too deep to trace".into()));
+    /// Notes, in the part being written, that it reaches named type `id`.
+    fn reference(&mut self, id: Id) {
+        self.token(REF);
+        self.number(id as usize);
+        if !self.small
+            && let Some(open) = self.open.last_mut()
+            && open.writing
+        {
+            open.refs.push(id);
         }
-        let earlier = self.frames.iter().rposition(|frame| frame.name == name);
-        let was_small = self.small;
-        let starts_small = match earlier {
-            Some(at) if self.frames[at].small => {
-                // Built small and still back inside itself: the enum chosen
-                // on the way leads here. The next run tries its next variant.
-                return Err(self.try_next_variant(at));
-            }
-            Some(at) if !self.small => {
-                self.token(BACK);
-                self.number(self.frames.len() - at);
-                true
-            }
-            _ => false,
-        };
-        if starts_small {
-            self.small = true;
-        }
-        self.frames.push(Frame {
-            name,
-            was_small,
-            small: self.small,
-            small_enum: false,
-        });
-        Ok(starts_small)
     }
 
+    /// Runs `body` inside a container of kind `kind`, named `name`, read by
+    /// visitor `V`. `named` containers have a part of their own: `head`
+    /// writes its first tokens. For an enum, `variants` is its count.
+    fn container<V, T>(
+        &mut self,
+        kind: u8,
+        name: &'static str,
+        variants: Option<usize>,
+        head: impl FnOnce(&mut Self),
+        body: impl FnOnce(&mut Self, Option<u32>) -> Result<T, Stop>,
+    ) -> Result<T, Stop> {
+        let id = self.explorer.id((kind, name, std::any::type_name::<V>()));
+        let named = kind == K_STRUCT || kind == K_ENUM;
+        let was_small = self.small;
+        let earlier = self.frames.iter().rposition(|frame| frame.id == id);
+        if let Some(at) = earlier
+            && self.frames[at].small
+        {
+            // Built small and back inside itself: the enum chosen on the
+            // way leads here. The next run tries its next variant.
+            self.unwinding = true;
+            return Err(self.try_next_variant(at));
+        }
+        if named {
+            self.reference(id);
+        }
+        let mut opened = false;
+        let mut chosen = None;
+        if earlier.is_some() {
+            // Inside itself: a reference back, then the smallest value.
+            self.token(BACK);
+            self.number(id as usize);
+            self.small = true;
+        } else if self.frames.len() >= MAX_DEPTH && !self.small {
+            self.token(DEEP);
+            self.small = true;
+        } else if !self.small && named {
+            match variants {
+                None => {
+                    if self
+                        .explorer
+                        .parts
+                        .get(&(id, WHOLE))
+                        .is_some_and(|p| p.opaque)
+                    {
+                        // Known to end in a field the tracer cannot read:
+                        // the part that reaches it is opaque from here.
+                        return Err(Stop("an opaque type".into()));
+                    }
+                    let writing = !self.explorer.parts.contains_key(&(id, WHOLE));
+                    self.open.push(Open {
+                        key: (id, WHOLE),
+                        writing,
+                        tokens: Vec::new(),
+                        refs: Vec::new(),
+                    });
+                    opened = true;
+                }
+                Some(count) => {
+                    let variant = self.choose(id, name, count)?;
+                    let writing = !self.explorer.parts.contains_key(&(id, variant));
+                    self.open.push(Open {
+                        key: (id, variant),
+                        writing,
+                        tokens: Vec::new(),
+                        refs: Vec::new(),
+                    });
+                    opened = true;
+                    chosen = Some(variant);
+                }
+            }
+        }
+        let mut small_enum = None;
+        if self.small
+            && let Some(count) = variants
+        {
+            let count = count as u32;
+            let smallest = self.explorer.smallest.get(&id).copied().unwrap_or(0);
+            if smallest >= count {
+                return Err(Stop(format!(
+                    "no variant of `{name}` can be built without `{name}`"
+                )));
+            }
+            small_enum = Some(count);
+            chosen = Some(smallest);
+        }
+        self.frames.push(Frame {
+            id,
+            was_small,
+            small: self.small,
+            small_enum,
+            opened,
+        });
+        if opened {
+            head(self);
+        }
+        match body(self, chosen) {
+            Ok(value) => {
+                // An error below that a `Deserialize` impl swallowed is over.
+                self.unwinding = false;
+                self.leave();
+                Ok(value)
+            }
+            Err(stop) => {
+                if !self.unwinding {
+                    self.failed();
+                }
+                self.leave();
+                Err(stop)
+            }
+        }
+    }
+
+    /// Leaves the innermost container, closing its part (kept only if the
+    /// run is not unwinding from an error).
     fn leave(&mut self) {
         if let Some(frame) = self.frames.pop() {
             self.small = frame.was_small;
+            if frame.opened {
+                if self.unwinding {
+                    self.open.pop();
+                } else {
+                    self.close();
+                }
+            }
+        }
+    }
+
+    /// Where an error began: if it is in a value built small, the next run
+    /// tries another variant there; otherwise the part it is in is opaque
+    /// from here.
+    fn failed(&mut self) {
+        self.unwinding = true;
+        if self.retry {
+            return;
+        }
+        if self.small {
+            let next = self.frames.iter().rev().find_map(|frame| {
+                let count = frame.small_enum?;
+                let smallest = self.explorer.smallest.get(&frame.id).copied().unwrap_or(0);
+                (smallest + 1 < count).then_some(frame.id)
+            });
+            if let Some(id) = next {
+                *self.explorer.smallest.entry(id).or_default() += 1;
+                self.retry = true;
+                return;
+            }
+        }
+        let Some(open) = self.open.last() else {
+            return;
+        };
+        let key = open.key;
+        if open.writing {
+            let mut tokens = open.tokens.clone();
+            tokens.push(OPAQUE);
+            let refs = open.refs.clone();
+            self.explorer.parts.insert(
+                key,
+                Part {
+                    tokens,
+                    refs,
+                    opaque: true,
+                },
+            );
+        } else if let Some(part) = self.explorer.parts.get_mut(&key) {
+            part.opaque = true;
         }
     }
 
@@ -373,95 +642,51 @@ impl<'e> Run<'e> {
         let Some(frame) = self.frames[since..]
             .iter()
             .rev()
-            .find(|frame| frame.small_enum)
+            .find(|frame| frame.small_enum.is_some())
         else {
+            // No enum on the way: no value can be built. The part this is
+            // in is opaque from here.
+            self.unwinding = false;
+            self.failed();
             return Stop("the type contains itself with no way out".into());
         };
-        *self.explorer.smallest.entry(frame.name).or_default() += 1;
+        *self.explorer.smallest.entry(frame.id).or_default() += 1;
         self.retry = true;
         Stop("trying another variant".into())
     }
 
-    /// Runs `body` inside the named container `name`.
-    fn container<T>(
-        &mut self,
-        name: &'static str,
-        head: impl FnOnce(&mut Self),
-        body: impl FnOnce(&mut Self) -> Result<T, Stop>,
-    ) -> Result<T, Stop> {
-        let started_small = self.enter(name)?;
-        if !started_small {
-            head(self);
-        }
-        let value = body(self)?;
-        self.leave();
-        Ok(value)
-    }
-
-    /// Picks the variant of an enum with `variants` variants, opening the
-    /// part it is read into; returns the variant and whether a part was
-    /// opened.
-    fn choose(&mut self, name: &'static str, variants: usize) -> Result<(u32, bool), Stop> {
-        let count = variants as u32;
+    /// Picks the variant of enum `id` (with `count` variants) to read: one
+    /// not seen yet; else one that reaches something not seen yet; else one
+    /// that reads to its end.
+    fn choose(&mut self, id: Id, name: &str, count: usize) -> Result<u32, Stop> {
+        let count = count as u32;
         if count == 0 {
             return Err(Stop(format!("the enum `{name}` has no variants")));
         }
-        if self.small {
-            let smallest = self.explorer.smallest.get(name).copied().unwrap_or(0);
-            if smallest >= count {
-                return Err(Stop(format!(
-                    "every variant of `{name}` contains `{name}`: no value can be built"
-                )));
-            }
-            if let Some(frame) = self.frames.last_mut() {
-                frame.small_enum = true;
-            }
-            return Ok((smallest, false));
+        self.explorer.variants.insert(id, count);
+        if let Some(unseen) = (0..count).find(|&v| !self.explorer.parts.contains_key(&(id, v))) {
+            return Ok(unseen);
         }
-        let open = self.open.last_mut().expect("the root part is open");
-        let occurrence = open.enums.len() as u32;
-        open.enums.push(count);
-        let base = open.path.clone();
-        let parts = &self.explorer.parts;
-        let path_of = |v| extend(&base, occurrence, v);
-        // A variant not seen yet; else one that reaches something not seen
-        // yet; else all is seen and the value may as well be small.
-        let unseen = (0..count).find(|&v| !parts.contains_key(&path_of(v)));
-        let unfinished = || (0..count).find(|&v| !self.explorer.complete(&path_of(v)));
-        let Some(variant) = unseen.or_else(unfinished) else {
-            self.small = true;
-            if let Some(frame) = self.frames.last_mut() {
-                frame.small = true;
-                frame.small_enum = true;
-            }
-            let smallest = self.explorer.smallest.get(name).copied().unwrap_or(0);
-            if smallest >= count {
-                return Err(Stop(format!(
-                    "every variant of `{name}` contains `{name}`: no value can be built"
-                )));
-            }
-            return Ok((smallest, false));
-        };
-        let path = path_of(variant);
-        let writing = !self.explorer.parts.contains_key(&path);
-        self.open.push(Open {
-            path,
-            writing,
-            tokens: Vec::new(),
-            enums: Vec::new(),
-        });
-        Ok((variant, true))
+        if let Some(unfinished) = (0..count).find(|&v| !self.explorer.complete((id, v))) {
+            return Ok(unfinished);
+        }
+        (0..count)
+            .find(|&v| self.explorer.parts.get(&(id, v)).is_some_and(|p| !p.opaque))
+            .ok_or_else(|| Stop(format!("no variant of `{name}` can be read")))
     }
 
     /// Closes the innermost part, keeping it if it is new.
     fn close(&mut self) {
-        let open = self.open.pop().expect("a part was opened");
-        if open.writing {
+        let Some(open) = self.open.pop() else {
+            return;
+        };
+        if open.writing && !self.explorer.parts.contains_key(&open.key) {
             self.explorer.parts.insert(
-                open.path,
+                open.key,
                 Part {
                     tokens: open.tokens,
-                    enums: open.enums,
+                    refs: open.refs,
+                    opaque: false,
                 },
             );
         }
@@ -534,11 +759,19 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
         self.token(OPTION);
-        if self.small {
-            visitor.visit_none()
-        } else {
-            visitor.visit_some(self)
-        }
+        self.container::<V, _>(
+            K_OPTION,
+            "",
+            None,
+            |_| {},
+            |run, _| {
+                if run.small {
+                    visitor.visit_none()
+                } else {
+                    visitor.visit_some(run)
+                }
+            },
+        )
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
@@ -561,26 +794,42 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Stop> {
-        self.container(
+        self.container::<V, _>(
+            K_STRUCT,
             name,
+            None,
             |run| {
                 run.token(NEWTYPE);
                 run.text(name);
             },
-            |run| visitor.visit_newtype_struct(run),
+            |run, _| visitor.visit_newtype_struct(run),
         )
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
         self.token(SEQ);
-        let len = usize::from(!self.small);
-        visitor.visit_seq(Elements { run: self, len })
+        self.container::<V, _>(
+            K_SEQ,
+            "",
+            None,
+            |_| {},
+            |run, _| {
+                let len = usize::from(!run.small);
+                visitor.visit_seq(Elements { run, len })
+            },
+        )
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Stop> {
         self.token(TUPLE);
         self.number(len);
-        visitor.visit_seq(Elements { run: self, len })
+        self.container::<V, _>(
+            K_TUPLE,
+            "",
+            None,
+            |_| {},
+            |run, _| visitor.visit_seq(Elements { run, len }),
+        )
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -589,21 +838,31 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Stop> {
-        self.container(
+        self.container::<V, _>(
+            K_STRUCT,
             name,
+            None,
             |run| {
                 run.token(TUPLE_STRUCT);
                 run.text(name);
                 run.number(len);
             },
-            |run| visitor.visit_seq(Elements { run, len }),
+            |run, _| visitor.visit_seq(Elements { run, len }),
         )
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
         self.token(MAP);
-        let len = usize::from(!self.small);
-        visitor.visit_map(Entries { run: self, len })
+        self.container::<V, _>(
+            K_MAP,
+            "",
+            None,
+            |_| {},
+            |run, _| {
+                let len = usize::from(!run.small);
+                visitor.visit_map(Entries { run, len })
+            },
+        )
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -612,8 +871,10 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Stop> {
-        self.container(
+        self.container::<V, _>(
+            K_STRUCT,
             name,
+            None,
             |run| {
                 run.token(STRUCT);
                 run.text(name);
@@ -622,7 +883,7 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
                     run.text(field);
                 }
             },
-            |run| {
+            |run, _| {
                 visitor.visit_seq(Elements {
                     run,
                     len: fields.len(),
@@ -637,8 +898,10 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Stop> {
-        self.container(
+        self.container::<V, _>(
+            K_ENUM,
             name,
+            Some(variants.len()),
             |run| {
                 run.token(ENUM);
                 run.text(name);
@@ -647,20 +910,11 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
                     run.text(variant);
                 }
             },
-            |run| {
-                let (variant, opened) = run.choose(name, variants.len())?;
-                if opened {
-                    run.token(VARIANT);
-                    run.number(variant as usize);
-                }
-                let value = visitor.visit_enum(Variant {
-                    run: &mut *run,
-                    variant,
-                })?;
-                if opened {
-                    run.close();
-                }
-                Ok(value)
+            |run, chosen| {
+                let variant = chosen.unwrap_or(0);
+                run.token(VARIANT);
+                run.number(variant as usize);
+                visitor.visit_enum(Variant { run, variant })
             },
         )
     }
@@ -792,8 +1046,24 @@ mod tests {
 
     use super::*;
 
+    /// The fingerprint, after checking that the whole shape was seen.
     fn traced<T: DeserializeOwned>() -> u64 {
-        trace::<T>().expect("the tracer reads this type")
+        let (explorer, complete, runs) = explore::<T>();
+        assert!(complete, "not all seen after {runs} runs");
+        explorer.hash(true)
+    }
+
+    /// Whether some part of `T`'s shape is opaque.
+    fn has_opaque<T: DeserializeOwned>() -> bool {
+        explore::<T>().0.parts.values().any(|part| part.opaque)
+    }
+
+    fn all_differ(all: &[u64]) {
+        for (i, x) in all.iter().enumerate() {
+            for y in &all[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
     }
 
     #[test]
@@ -840,17 +1110,12 @@ mod tests {
                 pub _ident: u32,
             }
         }
-        let all = [
+        all_differ(&[
             traced::<a::Job>(),
             traced::<b::Job>(),
             traced::<c::Job>(),
             traced::<d::Job>(),
-        ];
-        for (i, x) in all.iter().enumerate() {
-            for y in &all[i + 1..] {
-                assert_ne!(x, y);
-            }
-        }
+        ]);
     }
 
     #[test]
@@ -877,7 +1142,7 @@ mod tests {
     }
 
     #[test]
-    fn nested_enums_are_explored_at_every_occurrence() {
+    fn two_instances_of_one_generic_enum_are_two_shapes() {
         #[derive(Deserialize)]
         #[allow(dead_code)]
         enum Message {
@@ -891,6 +1156,79 @@ mod tests {
             B(Result<String, u16>),
         }
         assert_ne!(traced::<Message>(), traced::<Other>());
+    }
+
+    #[test]
+    fn a_type_inside_another_of_the_same_name_is_seen() {
+        mod v1 {
+            pub mod db {
+                #[derive(serde::Deserialize)]
+                #[allow(dead_code)]
+                pub enum Error {
+                    Timeout,
+                    Io(String),
+                }
+            }
+            #[derive(serde::Deserialize)]
+            #[allow(dead_code)]
+            pub enum Error {
+                Db(db::Error),
+                Other(u32),
+            }
+            pub mod inner {
+                #[derive(serde::Deserialize)]
+                #[allow(dead_code)]
+                pub struct Msg {
+                    pub x: u32,
+                }
+            }
+            #[derive(serde::Deserialize)]
+            #[allow(dead_code)]
+            pub struct Msg {
+                pub inner: inner::Msg,
+            }
+        }
+        mod v2 {
+            pub mod db {
+                #[derive(serde::Deserialize)]
+                #[allow(dead_code)]
+                pub enum Error {
+                    Timeout(u64, i8, String),
+                }
+            }
+            #[derive(serde::Deserialize)]
+            #[allow(dead_code)]
+            pub enum Error {
+                Db(db::Error),
+                Other(u32),
+            }
+            pub mod inner {
+                #[derive(serde::Deserialize)]
+                #[allow(dead_code)]
+                pub struct Msg {
+                    pub x: String,
+                    pub y: u64,
+                }
+            }
+            #[derive(serde::Deserialize)]
+            #[allow(dead_code)]
+            pub struct Msg {
+                pub inner: inner::Msg,
+            }
+        }
+        assert_ne!(traced::<v1::Error>(), traced::<v2::Error>());
+        assert_ne!(traced::<v1::Msg>(), traced::<v2::Msg>());
+        assert_ne!(
+            traced::<Result<Result<u32, String>, ()>>(),
+            traced::<Result<Result<(u64, String), Vec<u8>>, ()>>()
+        );
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct Wrapper<T>(T);
+        assert_ne!(
+            traced::<Wrapper<Wrapper<u32>>>(),
+            traced::<Wrapper<Wrapper<String>>>()
+        );
     }
 
     #[test]
@@ -915,28 +1253,144 @@ mod tests {
             Neg(Box<Expr>),
             Lit(i64),
         }
-        let node = traced::<Node>();
-        let list = traced::<List>();
-        let expr = traced::<Expr>();
-        assert_ne!(node, list);
-        assert_ne!(list, expr);
+        #[derive(Deserialize)]
+        #[serde(transparent)]
+        #[allow(dead_code)]
+        struct Tree {
+            children: Vec<Tree>,
+        }
+        let all = [
+            traced::<Node>(),
+            traced::<List>(),
+            traced::<Expr>(),
+            traced::<Tree>(),
+        ];
+        all_differ(&all);
         // The same twice: the runs are deterministic.
-        assert_eq!(expr, traced::<Expr>());
+        assert_eq!(all[2], traced::<Expr>());
     }
 
     #[test]
-    fn a_type_with_no_value_is_not_traced() {
+    fn a_generic_enum_built_small_is_chosen_per_instance() {
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        enum Either<L, R> {
+            Left(L),
+            Right(R),
+        }
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct Tree {
+            l: Either<Box<Tree>, u8>,
+            r: Either<u8, Box<Tree>>,
+        }
+        traced::<Tree>();
+    }
+
+    #[test]
+    fn a_type_with_no_value_is_opaque_not_endless() {
         #[derive(Deserialize)]
         #[allow(dead_code)]
         enum Endless {
             More(Box<Endless>),
         }
-        assert_eq!(trace::<Endless>(), None);
-        // ...and falls back to its name.
-        assert_eq!(
-            fingerprint::<Endless>(),
-            name_hash(std::any::type_name::<Endless>())
-        );
+        traced::<Endless>();
+        assert!(has_opaque::<Endless>());
+    }
+
+    /// A type that refuses the tracer's placeholder, as a URL parser
+    /// refuses an empty string.
+    struct NonEmpty;
+
+    impl<'de> Deserialize<'de> for NonEmpty {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let text = String::deserialize(d)?;
+            if text.is_empty() {
+                return Err(de::Error::custom("empty"));
+            }
+            Ok(NonEmpty)
+        }
+    }
+
+    #[test]
+    fn a_field_the_tracer_cannot_read_hides_only_what_follows_it() {
+        mod v1 {
+            #[derive(serde::Deserialize)]
+            #[allow(dead_code)]
+            pub struct Job {
+                pub id: u32,
+                pub link: super::NonEmpty,
+            }
+            #[derive(serde::Deserialize)]
+            #[allow(dead_code)]
+            pub enum Op {
+                Fetch(super::NonEmpty),
+                Count(u32),
+            }
+        }
+        mod v2 {
+            #[derive(serde::Deserialize)]
+            #[allow(dead_code)]
+            pub struct Job {
+                pub id: u64,
+                pub link: super::NonEmpty,
+            }
+            #[derive(serde::Deserialize)]
+            #[allow(dead_code)]
+            pub enum Op {
+                Fetch(super::NonEmpty),
+                Count(String),
+            }
+        }
+        assert!(has_opaque::<v1::Job>());
+        // What comes before the field, and the other variants, still count.
+        assert_ne!(traced::<v1::Job>(), traced::<v2::Job>());
+        assert_ne!(traced::<v1::Op>(), traced::<v2::Op>());
+    }
+
+    #[test]
+    fn a_deserialize_that_panics_or_swallows_errors_is_traced_without_harm() {
+        struct Panics;
+        impl<'de> Deserialize<'de> for Panics {
+            fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                assert!(!text.is_empty(), "empty");
+                Ok(Panics)
+            }
+        }
+        struct Lenient<T>(#[allow(dead_code)] Option<T>);
+        impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+            fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Ok(Lenient(T::deserialize(d).ok()))
+            }
+        }
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct A {
+            x: Lenient<NonEmpty>,
+            y: u32,
+        }
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct B {
+            x: Lenient<NonEmpty>,
+            y: String,
+        }
+        // The panic is contained (its message still goes to the panic hook).
+        traced::<(u8, Panics)>();
+        assert_ne!(traced::<A>(), traced::<B>());
+    }
+
+    #[test]
+    fn a_type_that_asks_for_its_own_fingerprint_ends() {
+        struct Curious;
+        impl<'de> Deserialize<'de> for Curious {
+            fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let _ = fingerprint::<Curious>();
+                u32::deserialize(d).map(|_| Curious)
+            }
+        }
+        assert_eq!(fingerprint::<Curious>(), fingerprint::<Curious>());
     }
 
     #[test]
@@ -950,6 +1404,7 @@ mod tests {
         traced::<(IpAddr, Duration, NonZeroU32, Box<str>)>();
         assert_ne!(traced::<u32>(), traced::<i32>());
         assert_ne!(traced::<Vec<u32>>(), traced::<Option<u32>>());
+        assert_ne!(traced::<Option<Option<u8>>>(), traced::<Option<u8>>());
         // `String` and `Box<str>` are the same bytes on the wire.
         assert_eq!(traced::<String>(), traced::<Box<str>>());
     }
@@ -966,37 +1421,39 @@ mod tests {
         );
     }
 
-    #[test]
-    fn many_variants_stay_within_the_budget() {
-        #[derive(Deserialize)]
-        #[allow(dead_code)]
-        enum Small {
-            A,
-            B(u8),
-            C(String),
-            D { x: u32 },
-        }
-        #[derive(Deserialize)]
-        #[allow(dead_code)]
-        enum Big {
-            A(Small, Small),
-            B(Option<Small>),
-            C(Vec<(Small, Result<Small, String>)>),
-            D,
-        }
-        traced::<(Big, Big, Result<Big, Small>)>();
+    macro_rules! wide_enum {
+        ($name:ident($inner:ty)) => {
+            #[derive(Deserialize)]
+            #[allow(dead_code)]
+            enum $name {
+                A0($inner),
+                A1($inner),
+                A2($inner),
+                A3($inner),
+                A4($inner),
+                A5($inner),
+                A6($inner),
+                A7($inner),
+                A8($inner),
+                A9($inner),
+                A10($inner),
+                A11($inner),
+                A12($inner),
+                A13($inner),
+                A14($inner),
+                A15($inner),
+            }
+        };
     }
 
     #[test]
-    fn deserialize_any_falls_back() {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        #[allow(dead_code)]
-        enum Loose {
-            N(u32),
-            S(String),
-        }
-        assert_eq!(trace::<Loose>(), None);
+    fn nested_wide_enums_take_runs_per_type_not_per_path() {
+        wide_enum!(Leaf(u8));
+        wide_enum!(Middle(Leaf));
+        wide_enum!(Top(Middle));
+        let (_, complete, runs) = explore::<(Top, Result<Top, Middle>)>();
+        assert!(complete);
+        assert!(runs < 100, "{runs} runs");
     }
 
     #[test]
