@@ -182,3 +182,26 @@ fn unknown_kinds_and_trailing_bytes_are_refused() {
         Err(FrameError::Malformed(_))
     ));
 }
+
+#[test]
+fn a_message_listing_more_ports_than_the_bound_is_refused() {
+    use isolate_core::process::frame::MAX_PORTS_PER_MESSAGE;
+    // Each listed port would cost the receiver a release frame if unused:
+    // the bound keeps one frame from causing a million.
+    let ids = |count: usize| -> Vec<u8> { (0..count as u64).flat_map(u64::to_le_bytes).collect() };
+    for (count, accepted) in [
+        (MAX_PORTS_PER_MESSAGE, true),
+        (MAX_PORTS_PER_MESSAGE + 1, false),
+    ] {
+        let listed = ids(count);
+        let mut bytes = Vec::new();
+        Frame::Message {
+            port: 1,
+            body: &[7],
+            exports: Ids::from_bytes(&listed).unwrap(),
+        }
+        .encode(&mut bytes);
+        let decoded = Frame::decode(&bytes[4..]);
+        assert_eq!(decoded.is_ok(), accepted, "{count} ports: {decoded:?}");
+    }
+}

@@ -353,6 +353,7 @@ fn child() {
             let _ = reader.next_frame();
         }
         "rogue" => rogue(false),
+        "ping_flood" => ping_flood(),
         "stubborn" => rogue(true),
         "orphaning_parent" => {
             let group = IsolateGroup::new();
@@ -425,6 +426,63 @@ fn rogue(stubborn: bool) {
     let _ = reader.next_frame();
     let _ = (&stream).write_all(&u32::MAX.to_le_bytes());
     let _ = reader.next_frame();
+}
+
+/// A child that greets correctly, then sends pings and never reads: each
+/// ping asks the parent for a pong, which waits for a reader that never
+/// comes.
+fn ping_flood() {
+    let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
+    let stream = UnixStream::connect(path).unwrap();
+    let mut reader = FrameReader::new(&stream, 1 << 20);
+    let Some(Frame::Hello(hello)) = reader.next_frame().unwrap() else {
+        panic!("no greeting")
+    };
+    let (init_type, port_type) = (hello.init_type.to_owned(), hello.port_type.to_owned());
+    let mut out = Vec::new();
+    Frame::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        max_frame: 1 << 20,
+        init_fingerprint: hello.init_fingerprint,
+        port_fingerprint: hello.port_fingerprint,
+        init_type: &init_type,
+        port_type: &port_type,
+    })
+    .encode(&mut out);
+    (&stream).write_all(&out).unwrap();
+    assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Init(_))));
+    out.clear();
+    Frame::Ready(&[]).encode(&mut out); // `()`
+    (&stream).write_all(&out).unwrap();
+    // From here on nothing is read. The parent closes the connection once
+    // its pongs back up, and the next write fails.
+    out.clear();
+    for id in 0..4096 {
+        Frame::Ping(id).encode(&mut out);
+    }
+    while (&stream).write_all(&out).is_ok() {}
+}
+
+#[test]
+fn a_child_that_sends_without_reading_is_cut_off_not_buffered_for() {
+    let group = IsolateGroup::new();
+    let child = group
+        .spawn_uri_with::<(), ()>(command("ping_flood"), (), &options())
+        .unwrap();
+    let mut errors = ReceivePort::new();
+    child.add_error_listener(errors.send_port());
+    // The parent gives up on the connection when a megabyte of pongs waits
+    // for a reader, instead of queueing one per ping for ever.
+    let error = errors.recv_timeout(PATIENCE).unwrap();
+    assert!(
+        error.message().contains("does not read what it is sent"),
+        "{error}"
+    );
+    let exit = child.exited().wait_timeout(PATIENCE).unwrap();
+    assert!(
+        matches!(exit, ProcessExit::Code(0) | ProcessExit::Killed),
+        "{exit:?}"
+    );
 }
 
 #[test]

@@ -23,6 +23,11 @@ pub const PROTOCOL_VERSION: u16 = 2;
 /// isolate group (or a stray connection) is told apart from a version skew.
 pub const MAGIC: [u8; 4] = *b"ISLT";
 
+/// The most ports and reply senders one message may carry. Each one that
+/// is not used must be released with a frame of its own, so a bound here
+/// bounds the work one incoming frame can cause.
+pub const MAX_PORTS_PER_MESSAGE: usize = 4096;
+
 /// The largest frame a process accepts unless told otherwise: 64 MiB.
 pub const DEFAULT_MAX_FRAME: u32 = 64 << 20;
 
@@ -244,6 +249,11 @@ impl<'a> Frame<'a> {
                 };
                 let (rest, count) = rest.split_at(split);
                 let count = u32::from_le_bytes([count[0], count[1], count[2], count[3]]) as usize;
+                if count > MAX_PORTS_PER_MESSAGE {
+                    return Err(FrameError::Malformed(
+                        "more ports in one message than MAX_PORTS_PER_MESSAGE",
+                    ));
+                }
                 let ids_len = count
                     .checked_mul(8)
                     .filter(|&len| len <= rest.len())

@@ -55,8 +55,18 @@ pub(crate) enum Event {
 /// Frames on their way to the writer thread.
 enum Out {
     Frame(Vec<u8>),
+    /// A frame the reader sends in answer to the other side (a pong, a
+    /// release): counted in `Peer::control`, so that a peer that sends
+    /// without reading cannot grow this process without bound.
+    Control(Vec<u8>),
     Close,
 }
+
+/// The most bytes of answers to the other side (pongs, releases, error
+/// reports) that may wait for the writer. A peer that keeps sending while
+/// it reads nothing fills it, and the connection is closed as broken
+/// rather than let this process grow.
+const CONTROL_LIMIT: usize = 1 << 20;
 
 pub(crate) struct Peer {
     role: Role,
@@ -80,6 +90,8 @@ pub(crate) struct Peer {
     errors: Mutex<Vec<SendPort<RemoteError>>>,
     events: flume::Sender<Event>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Bytes of `Out::Control` frames queued and not yet written.
+    control: Arc<AtomicUsize>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -111,6 +123,7 @@ impl Peer {
             errors: Mutex::default(),
             events,
             writer: Mutex::default(),
+            control: Arc::default(),
         });
         let write_half = stream.try_clone()?;
         let name = match role {
@@ -119,7 +132,10 @@ impl Peer {
         };
         let writer = std::thread::Builder::new()
             .name(format!("{name}-writer"))
-            .spawn(move || write_loop(write_half, queue))?;
+            .spawn({
+                let control = peer.control.clone();
+                move || write_loop(write_half, queue, &control)
+            })?;
         *lock(&peer.writer) = Some(writer);
         let reader_peer = peer.clone();
         std::thread::Builder::new()
@@ -141,6 +157,20 @@ impl Peer {
         let mut bytes = Vec::new();
         frame.encode(&mut bytes);
         self.write_frame(bytes)
+    }
+
+    /// Queues an answer of the reader's to the other side; `false` when
+    /// the connection is gone or the other side has left
+    /// [`CONTROL_LIMIT`] bytes of answers unread (the caller then closes
+    /// the connection).
+    fn send_control(&self, frame: &Frame<'_>) -> bool {
+        if self.control.load(Ordering::Acquire) > CONTROL_LIMIT {
+            return false;
+        }
+        let mut bytes = Vec::new();
+        frame.encode(&mut bytes);
+        self.control.fetch_add(bytes.len(), Ordering::AcqRel);
+        !self.is_closed() && self.out.send(Out::Control(bytes)).is_ok()
     }
 
     /// Flushes what is queued and closes the connection's writing side: the
@@ -230,6 +260,16 @@ impl Peer {
                 ));
             }
         };
+        if exported.len() > frame::MAX_PORTS_PER_MESSAGE {
+            self.unexport(&exported);
+            return Err(format!(
+                "a `{}` carries {} ports and reply senders, more than the {} one message may \
+                 carry: send them in parts",
+                short_name::<T>(),
+                exported.len(),
+                frame::MAX_PORTS_PER_MESSAGE
+            ));
+        }
         if let Body::Message(_) = body {
             frame::end_message(&mut bytes, exported.iter().copied());
         }
@@ -288,11 +328,12 @@ impl Peer {
         }
     }
 
-    /// Releases the exports named by a message that will not be decoded.
-    fn release(&self, ids: Ids<'_>) {
-        for port in ids.iter() {
-            self.send_frame(&Frame::Drop { port });
-        }
+    /// Releases the exports named by a message that will not be decoded;
+    /// `false` if the other side reads too little to take the releases.
+    #[must_use]
+    fn release(&self, ids: Ids<'_>) -> bool {
+        ids.iter()
+            .all(|port| self.send_control(&Frame::Drop { port }))
     }
 
     /// The port exported as `port` has closed: messages for it are dropped
@@ -457,7 +498,9 @@ impl Peer {
             } => {
                 let entry = lock(&self.exports).get(&port).cloned();
                 let Some(entry) = entry else {
-                    self.release(exports);
+                    if !self.release(exports) {
+                        return self.not_reading();
+                    }
                     self.protocol_error(format!(
                         "a message came for port {port}, which is not exported"
                     ));
@@ -466,8 +509,7 @@ impl Peer {
                 if entry.is_closed() {
                     // Quietly, without decoding: the port has closed, and
                     // the other side has been told.
-                    self.release(exports);
-                    return true;
+                    return self.release(exports) || self.not_reading();
                 }
                 match entry.deliver(self, port, body) {
                     Ok(Delivered::Kept) => {}
@@ -475,9 +517,15 @@ impl Peer {
                         let used = lock(&self.exports).remove(&port);
                         drop(used);
                     }
-                    Err(Undelivered::Closed) => self.release(exports),
+                    Err(Undelivered::Closed) => {
+                        if !self.release(exports) {
+                            return self.not_reading();
+                        }
+                    }
                     Err(Undelivered::Decode { error, done }) => {
-                        self.release(exports);
+                        if !self.release(exports) {
+                            return self.not_reading();
+                        }
                         if done {
                             let used = lock(&self.exports).remove(&port);
                             drop(used);
@@ -485,11 +533,14 @@ impl Peer {
                         let error = RemoteError::new(RemoteErrorKind::Undeliverable, error);
                         // Both sides hear of it: the receiver here, and the
                         // sender, whose message never arrived.
-                        self.send_frame(&Frame::Error {
+                        let told = self.send_control(&Frame::Error {
                             code: ErrorCode::Undeliverable as u8,
                             text: error.message(),
                         });
                         self.report(error);
+                        if !told {
+                            return self.not_reading();
+                        }
                     }
                 }
             }
@@ -503,7 +554,9 @@ impl Peer {
                 }
             }
             Frame::Ping(id) => {
-                self.send_frame(&Frame::Pong(id));
+                if !self.send_control(&Frame::Pong(id)) {
+                    return self.not_reading();
+                }
             }
             Frame::Pong(id) => {
                 let listener = lock(&self.pings).remove(&id);
@@ -533,6 +586,18 @@ impl Peer {
             }
         }
         true
+    }
+
+    /// The other side sends but does not read what it is sent: reported,
+    /// and `false`, so that the reader ends the connection.
+    fn not_reading(&self) -> bool {
+        if !self.is_closed() {
+            self.protocol_error(format!(
+                "it keeps sending but does not read what it is sent ({CONTROL_LIMIT} bytes of \
+                 answers wait for it); the connection is closed"
+            ));
+        }
+        false
     }
 
     fn protocol_error(&self, what: String) {
@@ -589,7 +654,7 @@ pub(crate) enum ErrorCode {
     Undeliverable = 1,
 }
 
-fn write_loop(stream: UnixStream, queue: flume::Receiver<Out>) {
+fn write_loop(stream: UnixStream, queue: flume::Receiver<Out>, control: &AtomicUsize) {
     let mut writer = BufWriter::with_capacity(64 << 10, &stream);
     'serve: while let Ok(first) = queue.recv() {
         let mut next = Some(first);
@@ -599,6 +664,13 @@ fn write_loop(stream: UnixStream, queue: flume::Receiver<Out>) {
             match out {
                 Out::Frame(bytes) => {
                     if writer.write_all(&bytes).is_err() {
+                        break 'serve;
+                    }
+                }
+                Out::Control(bytes) => {
+                    let written = writer.write_all(&bytes);
+                    control.fetch_sub(bytes.len(), Ordering::AcqRel);
+                    if written.is_err() {
                         break 'serve;
                     }
                 }
