@@ -8,7 +8,7 @@
 #[cfg(isolate_loom)]
 pub(crate) use loom::sync::{
     Mutex, MutexGuard,
-    atomic::{AtomicBool, AtomicUsize, Ordering, fence},
+    atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence},
 };
 
 #[cfg(not(isolate_loom))]
@@ -85,7 +85,7 @@ pub(crate) mod loom_parker {
     }
 }
 #[cfg(not(isolate_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 
 /// Locks `mutex`.
 ///

@@ -739,6 +739,10 @@ impl<I: Isolate> Task for Cell<I> {
         self.home.map(|home| home as usize)
     }
 
+    fn key(&self) -> Key {
+        self.key
+    }
+
     fn id(&self) -> u64 {
         self.id
     }

@@ -88,6 +88,11 @@ impl Idle {
         }
     }
 
+    /// Whether every worker sleeps (the LIFO watch then stops).
+    pub fn all_asleep(&self) -> bool {
+        self.sleeping.load(Ordering::SeqCst) == self.unparkers.len()
+    }
+
     /// A worker ran out of local work and starts searching.
     pub fn start_search(&self) {
         self.searching.fetch_add(1, Ordering::SeqCst);

@@ -15,4 +15,5 @@ pub(crate) mod owned;
 pub(crate) mod pool;
 pub(crate) mod state;
 pub(crate) mod task;
+pub(crate) mod watch;
 pub(crate) mod worker;

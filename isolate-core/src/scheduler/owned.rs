@@ -31,6 +31,21 @@ pub(crate) struct Key {
     slot: u32,
 }
 
+impl Key {
+    /// The key in one word, for the LIFO watch (`watch.rs`).
+    pub(crate) fn to_bits(self) -> u64 {
+        (u64::from(self.shard) << 32) | u64::from(self.slot)
+    }
+
+    /// The key back from [`to_bits`](Self::to_bits).
+    pub(crate) fn from_bits(bits: u64) -> Self {
+        Key {
+            shard: (bits >> 32) as u32,
+            slot: bits as u32,
+        }
+    }
+}
+
 /// The key of an isolate that was never registered (its group was closed).
 pub(crate) const UNREGISTERED: Key = Key {
     shard: u32::MAX,
@@ -81,6 +96,13 @@ impl Owned {
         };
         // Dropped outside the lock: this may be the last reference.
         drop(removed);
+    }
+
+    /// Another reference to the isolate registered under `key`, if one is
+    /// (it may have ended, and its slot gone to another isolate).
+    pub(crate) fn get(&self, key: Key) -> Option<TaskRef> {
+        let shard = self.shards.get(key.shard as usize)?;
+        lock(shard).tasks.get(key.slot as usize).cloned()
     }
 
     /// Closes every shard and takes every live isolate (shutdown).

@@ -10,6 +10,7 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 use super::idle::Idle;
 use super::owned::Owned;
 use super::task::TaskRef;
+use super::watch::Watch;
 use super::worker;
 use crate::introspect::{IsolateInfo, IsolateState};
 use crate::registry::Registry;
@@ -95,6 +96,10 @@ pub(crate) struct Pool {
     /// it, which counts as its one worker (see `deterministic.rs`).
     pub(crate) driver: Option<std::thread::ThreadId>,
     pub(crate) idle: Idle,
+    /// What the workers publish for the LIFO watch (`watch.rs`).
+    pub(crate) watch: Watch,
+    /// Whether the LIFO watch runs on the timer thread.
+    pub(crate) watching: AtomicBool,
     pub(crate) owned: Owned,
     pub(crate) registry: Registry,
     pub(crate) timers: Timers,
@@ -181,6 +186,8 @@ impl Pool {
             next_home: AtomicUsize::new(0),
             driver,
             idle: Idle::new(parkers.iter().map(|p| p.unparker().clone()).collect()),
+            watch: Watch::new(workers),
+            watching: AtomicBool::new(false),
             owned: Owned::new(workers),
             registry: Registry::default(),
             timers,

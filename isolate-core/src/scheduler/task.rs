@@ -23,6 +23,9 @@ pub(crate) trait Task: Send + Sync + 'static {
     /// A snapshot for introspection.
     fn info(&self) -> crate::introspect::IsolateInfo;
 
+    /// Where the isolate is registered in its group's table.
+    fn key(&self) -> super::owned::Key;
+
     /// The worker a pinned isolate must run on; `None` when any will do.
     fn home(&self) -> Option<usize> {
         None

@@ -179,6 +179,7 @@ pub(crate) fn schedule(pool: &Arc<Pool>, task: TaskRef) {
         return;
     }
     let task = with_local(pool, task, |local, task| {
+        local.pool.watch.set_lifo(local.index, Some(task.key()));
         if let Some(previous) = local.lifo.replace(Some(task)) {
             // Two isolates woken in one run (a fan-out): the older one can run
             // anywhere, so let a sleeping worker steal it.
@@ -225,10 +226,11 @@ pub(crate) fn main(pool: Arc<Pool>, index: usize, queue: Deque<TaskRef>, parker:
     });
     CURRENT.with(|current| *current.borrow_mut() = Some(local.clone()));
     forbid_blocking();
+    super::watch::ensure(&local.pool);
     local.run(&parker);
     // Drop what is still queued here; shutdown stops those isolates through
     // the group's list of live isolates.
-    local.lifo.take();
+    local.take_lifo();
     while local.queue.pop().is_some() {}
     // Pinned isolates are torn down at home, while this thread still counts
     // as their worker: their values never leave it. The home closes first,
@@ -284,19 +286,25 @@ impl Local {
             }
             // Searching again, whether woken, early or spuriously.
             self.pool.idle.unregister(self.index);
+            super::watch::ensure(&self.pool);
             searching = true;
         }
     }
 
     fn run_task(&self, task: TaskRef) {
+        let watch = &self.pool.watch;
+        watch.started_run(self.index);
         run_contained(task);
         for _ in 0..MAX_LIFO_RUNS {
-            match self.lifo.take() {
-                Some(next) => run_contained(next),
+            match self.take_lifo() {
+                Some(next) => {
+                    watch.started_run(self.index);
+                    run_contained(next);
+                }
                 None => return,
             }
         }
-        if let Some(next) = self.lifo.take() {
+        if let Some(next) = self.take_lifo() {
             // Out of the LIFO slot for fairness. Other workers are woken to
             // steal only when more than this one task is queued: waking a
             // thread to steal a lone task just pulls a ping-pong pair apart
@@ -306,6 +314,15 @@ impl Local {
                 self.pool.idle.notify_one();
             }
         }
+    }
+
+    /// Empties the LIFO slot, telling the watch.
+    fn take_lifo(&self) -> Option<TaskRef> {
+        let task = self.lifo.take();
+        if task.is_some() {
+            self.pool.watch.set_lifo(self.index, None);
+        }
+        task
     }
 
     /// The next task from this worker's own queue (or, every
