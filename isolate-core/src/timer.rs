@@ -1,6 +1,8 @@
-//! Timers: `send_after`, `send_interval`, `after` and `every`, driven by one
-//! timer thread per group, started on first use (a group that never uses a
-//! timer has no such thread) and joined when the group shuts down.
+//! Timers: `send_after`, `send_interval`, `after` and `every`, the futures
+//! of `time`, and the scheduler's LIFO watch, driven by one timer thread
+//! per group, started with its first worker and joined when the group
+//! shuts down. A deterministic group has no timer thread: its timers run on
+//! virtual time.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};

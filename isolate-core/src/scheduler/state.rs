@@ -24,7 +24,10 @@
 //!    [`State::notify`] (the `IDLE → SCHEDULED` edge) or `Finish::Reschedule`
 //!    from [`State::finish_run`] pushes the isolate onto a run queue. So an
 //!    isolate is in at most one queue slot at a time, and never in one while
-//!    `IDLE`, `RUNNING` or `STOPPED`.
+//!    `IDLE`, `RUNNING` or `STOPPED`. One exception, by design: the LIFO
+//!    watch (`watch.rs`) queues a *second* reference to an isolate stranded
+//!    in a busy worker's LIFO slot. Both entries reach `start_run`, which
+//!    only one wins; the other is stale and does nothing, as a stale waker.
 //! 3. **No lost wake-up.** A sender pushes its message into the mailbox
 //!    *before* it calls `notify`. If the isolate is running, `notify` moves it
 //!    to `NOTIFIED`, and `finish_run` then reschedules it instead of letting it
