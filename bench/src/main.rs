@@ -14,6 +14,7 @@
 //! are the peers in `peers/`, one file each.
 
 mod chart;
+mod million;
 mod nats;
 mod peers;
 mod process;
@@ -108,6 +109,7 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("--echo-socket") => return process::echo_socket(),
         Some("--serve") => return process::serve(),
+        Some("--million") => return million::run(),
         Some("--one") => {
             let (workload, framework) = (&args[2], &args[3]);
             let figure = peers::find(framework).run(workload);

@@ -14,6 +14,9 @@ use slab::Slab;
 use super::task::TaskRef;
 use crate::sync::{Mutex, lock};
 
+/// The capacity past which an emptied shard frees its storage.
+const SHRINK_ABOVE: usize = 1024;
+
 pub(crate) struct Owned {
     shards: Box<[Mutex<Shard>]>,
 }
@@ -92,7 +95,15 @@ impl Owned {
         }
         let removed = {
             let mut shard = lock(&self.shards[key.shard as usize]);
-            shard.tasks.try_remove(key.slot as usize)
+            let removed = shard.tasks.try_remove(key.slot as usize);
+            // A shard that held many isolates and holds none now gives its
+            // storage back: a group that once ran a million isolates would
+            // otherwise keep 16 MB of empty slots for good. (A slab cannot
+            // move live entries, so a partly full shard keeps its size.)
+            if shard.tasks.is_empty() && shard.tasks.capacity() > SHRINK_ABOVE {
+                shard.tasks = Slab::new();
+            }
+            removed
         };
         // Dropped outside the lock: this may be the last reference.
         drop(removed);
@@ -129,5 +140,63 @@ impl Owned {
     /// Number of live isolates.
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).tasks.len()).sum()
+    }
+}
+
+#[cfg(all(test, not(isolate_loom)))]
+mod tests {
+    use super::*;
+    use crate::introspect::{IsolateInfo, IsolateState};
+    use crate::scheduler::state::Phase;
+    use crate::scheduler::task::Task;
+
+    /// A task that only knows its key.
+    struct Slot(Key);
+
+    impl Task for Slot {
+        fn run(self: Arc<Self>) {}
+        fn shutdown(&self) {}
+        fn id(&self) -> u64 {
+            0
+        }
+        fn phase(&self) -> Phase {
+            Phase::Idle
+        }
+        fn info(&self) -> IsolateInfo {
+            IsolateInfo {
+                id: 0,
+                name: None,
+                state: IsolateState::Idle,
+                mailbox_len: 0,
+                mailbox_capacity: None,
+                senders_waiting: 0,
+                messages_handled: 0,
+            }
+        }
+        fn key(&self) -> Key {
+            self.0
+        }
+    }
+
+    fn capacity(owned: &Owned) -> usize {
+        owned.shards.iter().map(|s| lock(s).tasks.capacity()).sum()
+    }
+
+    #[test]
+    fn an_emptied_shard_gives_its_storage_back() {
+        let owned = Owned::new(1);
+        let keys: Vec<Key> = (0..5000)
+            .map(|_| owned.insert(0, |key| Arc::new(Slot(key))).0.key())
+            .collect();
+        assert!(capacity(&owned) >= 5000);
+        for key in &keys[..4999] {
+            owned.remove(*key);
+        }
+        assert!(
+            capacity(&owned) >= 5000,
+            "one left: the shard keeps its size"
+        );
+        owned.remove(keys[4999]);
+        assert_eq!(capacity(&owned), 0);
     }
 }
