@@ -102,17 +102,27 @@ use crate::scheduler::mailbox::RoomListener;
 /// visitor's type, so `db::Error` inside `Error`, or `Result<u32, String>`
 /// beside `Result<String, u8>`, are each seen in full.
 ///
-/// Limits, each deterministic (the same in every build of one source):
+/// Limits:
 /// - A field whose `Deserialize` the tracer cannot read (one that refuses
 ///   every placeholder, as a URL parser refuses an empty string; one that
 ///   calls `deserialize_any`, which postcard cannot carry either; one that
-///   panics) makes the struct or variant it is in *opaque from that field
-///   on*: a change after it, in that struct or variant, is not seen.
-///   Everything before it, and every other type and variant, still is.
+///   panics) ends what can be seen of the struct it is in, and of each
+///   struct around it up to the nearest enum variant: a change after it
+///   there is not seen. What comes before it, the types it reaches, and
+///   every other variant still are. An error or panic that a `Deserialize`
+///   catches and recovers from hides nothing.
+/// - Past 128 levels of nesting, the rest of a value is not read.
 /// - A hand-written `Deserialize` that reads its bytes differently by
 ///   value (a tag it reads itself) shows the tracer one branch only.
-/// - Past 4,096 runs (enums nested very wide and deep), what was seen is
-///   hashed, marked as partial.
+/// - Types are told apart by serde name and visitor type name; two types
+///   whose names the compiler prints alike (defined in two `const _`
+///   blocks of one module, as some macros do) and that share a serde name
+///   are taken for one when one is inside the other.
+/// - Past 4,096 runs, what was seen is hashed, marked as partial.
+///
+/// Everything above is deterministic: the same in every build of one
+/// source by one compiler, and, since type names are compared and never
+/// hashed, by compilers that differ in how they print them.
 ///
 /// # Examples
 ///

@@ -144,8 +144,12 @@ pub(crate) fn placeholder<'de, D: de::Deserializer<'de>>(
 /// as partial (deterministically: the runs are the same in every build).
 const MAX_RUNS: usize = 4096;
 /// How deep one run may nest (structs, enums, sequences, options, maps)
-/// before the rest is built small.
+/// before the rest is built small. (Lower in the unit tests, so that a
+/// type deeper than it compiles within the recursion limit.)
+#[cfg(not(test))]
 const MAX_DEPTH: usize = 128;
+#[cfg(test)]
+const MAX_DEPTH: usize = 24;
 
 /// Deserializes `T` from the tracer until its whole shape is seen, and
 /// hashes it.
@@ -173,11 +177,7 @@ fn explore<T: DeserializeOwned>() -> (Explorer, bool, usize) {
         let result = catch_unwind(AssertUnwindSafe(|| T::deserialize(&mut run).map(drop)));
         match result {
             Ok(Ok(())) => run.close(),
-            Ok(Err(_)) | Err(_) => {
-                if !run.unwinding {
-                    run.failed();
-                }
-            }
+            Ok(Err(_)) | Err(_) => run.close_failed(),
         }
         let retry = run.retry;
         if !retry && explorer.complete(ROOT) {
@@ -315,6 +315,22 @@ struct Open {
     writing: bool,
     tokens: Vec<u8>,
     refs: Vec<Id>,
+    /// Where a read in it failed (tokens and refs so far): if the failure
+    /// leaves the part, the part is kept as opaque from there; if a
+    /// `Deserialize` inside swallows it, the part goes on and is kept whole.
+    failed_at: Option<(usize, usize)>,
+}
+
+impl Open {
+    fn new(key: PartKey, writing: bool) -> Self {
+        Open {
+            key,
+            writing,
+            tokens: Vec::new(),
+            refs: Vec::new(),
+            failed_at: None,
+        }
+    }
 }
 
 /// A container being deserialized.
@@ -328,6 +344,10 @@ struct Frame {
     small_enum: Option<u32>,
     /// Whether it opened a part (to close when it ends).
     opened: bool,
+    /// Whether it is a struct (whose failure, once its part is opaque, is
+    /// its enclosing part's too; an enum's is not, as another variant may
+    /// read).
+    is_struct: bool,
 }
 
 /// One run of the tracer.
@@ -418,12 +438,7 @@ impl<'e> Run<'e> {
         let writing = !explorer.parts.contains_key(&ROOT);
         Run {
             explorer,
-            open: vec![Open {
-                key: ROOT,
-                writing,
-                tokens: Vec::new(),
-                refs: Vec::new(),
-            }],
+            open: vec![Open::new(ROOT, writing)],
             frames: Vec::new(),
             small: false,
             retry: false,
@@ -455,11 +470,13 @@ impl<'e> Run<'e> {
         self.write(&(n as u32).to_le_bytes());
     }
 
-    /// Notes, in the part being written, that it reaches named type `id`.
-    fn reference(&mut self, id: Id) {
+    /// Notes, in the part being written, that it reaches named type `id`;
+    /// `track` when the type's own part will be read (not cut off deep).
+    fn reference(&mut self, id: Id, track: bool) {
         self.token(REF);
         self.number(id as usize);
-        if !self.small
+        if track
+            && !self.small
             && let Some(open) = self.open.last_mut()
             && open.writing
         {
@@ -468,8 +485,9 @@ impl<'e> Run<'e> {
     }
 
     /// Runs `body` inside a container of kind `kind`, named `name`, read by
-    /// visitor `V`. `named` containers have a part of their own: `head`
-    /// writes its first tokens. For an enum, `variants` is its count.
+    /// visitor `V`. Structs and enums have a part of their own: `head`
+    /// writes its first tokens. For an enum, `variants` is its count, and
+    /// `body` gets the variant chosen.
     fn container<V, T>(
         &mut self,
         kind: u8,
@@ -490,8 +508,9 @@ impl<'e> Run<'e> {
             self.unwinding = true;
             return Err(self.try_next_variant(at));
         }
+        let deep = earlier.is_none() && self.frames.len() >= MAX_DEPTH && !self.small;
         if named {
-            self.reference(id);
+            self.reference(id, !deep);
         }
         let mut opened = false;
         let mut chosen = None;
@@ -500,44 +519,26 @@ impl<'e> Run<'e> {
             self.token(BACK);
             self.number(id as usize);
             self.small = true;
-        } else if self.frames.len() >= MAX_DEPTH && !self.small {
+        } else if deep {
             self.token(DEEP);
             self.small = true;
         } else if !self.small && named {
-            match variants {
-                None => {
-                    if self
-                        .explorer
-                        .parts
-                        .get(&(id, WHOLE))
-                        .is_some_and(|p| p.opaque)
-                    {
-                        // Known to end in a field the tracer cannot read:
-                        // the part that reaches it is opaque from here.
-                        return Err(Stop("an opaque type".into()));
+            let key = match variants {
+                None => (id, WHOLE),
+                Some(count) => match self.choose(id, name, count) {
+                    Ok(variant) => {
+                        chosen = Some(variant);
+                        (id, variant)
                     }
-                    let writing = !self.explorer.parts.contains_key(&(id, WHOLE));
-                    self.open.push(Open {
-                        key: (id, WHOLE),
-                        writing,
-                        tokens: Vec::new(),
-                        refs: Vec::new(),
-                    });
-                    opened = true;
-                }
-                Some(count) => {
-                    let variant = self.choose(id, name, count)?;
-                    let writing = !self.explorer.parts.contains_key(&(id, variant));
-                    self.open.push(Open {
-                        key: (id, variant),
-                        writing,
-                        tokens: Vec::new(),
-                        refs: Vec::new(),
-                    });
-                    opened = true;
-                    chosen = Some(variant);
-                }
-            }
+                    Err(stop) => {
+                        self.failed();
+                        return Err(stop);
+                    }
+                },
+            };
+            let writing = !self.explorer.parts.contains_key(&key);
+            self.open.push(Open::new(key, writing));
+            opened = true;
         }
         let mut small_enum = None;
         if self.small
@@ -546,9 +547,10 @@ impl<'e> Run<'e> {
             let count = count as u32;
             let smallest = self.explorer.smallest.get(&id).copied().unwrap_or(0);
             if smallest >= count {
-                return Err(Stop(format!(
-                    "no variant of `{name}` can be built without `{name}`"
-                )));
+                let stop = Stop(format!("no variant of `{name}` can be built small"));
+                self.failed();
+                self.small = was_small;
+                return Err(stop);
             }
             small_enum = Some(count);
             chosen = Some(smallest);
@@ -559,100 +561,175 @@ impl<'e> Run<'e> {
             small: self.small,
             small_enum,
             opened,
+            is_struct: kind == K_STRUCT,
         });
+        let depth = self.frames.len();
         if opened {
             head(self);
         }
-        match body(self, chosen) {
+        let result = body(self, chosen);
+        // A panic that a `Deserialize` below caught left frames behind.
+        self.restore(depth);
+        match result {
             Ok(value) => {
                 // An error below that a `Deserialize` impl swallowed is over.
                 self.unwinding = false;
-                self.leave();
+                self.exit(true);
                 Ok(value)
             }
             Err(stop) => {
                 if !self.unwinding {
                     self.failed();
                 }
-                self.leave();
+                self.exit(false);
                 Err(stop)
             }
         }
     }
 
-    /// Leaves the innermost container, closing its part (kept only if the
-    /// run is not unwinding from an error).
-    fn leave(&mut self) {
-        if let Some(frame) = self.frames.pop() {
-            self.small = frame.was_small;
-            if frame.opened {
-                if self.unwinding {
-                    self.open.pop();
-                } else {
-                    self.close();
+    /// Leaves the innermost container, closing its part: kept whole after a
+    /// read that ended well (`ok`), kept as opaque after one that failed in
+    /// it, dropped after one that failed deeper (a later run reads it).
+    fn exit(&mut self, ok: bool) {
+        let Some(frame) = self.frames.pop() else {
+            return;
+        };
+        self.small = frame.was_small;
+        if !frame.opened {
+            return;
+        }
+        let Some(open) = self.open.pop() else {
+            return;
+        };
+        let key = open.key;
+        if open.writing && !self.explorer.parts.contains_key(&key) {
+            match (ok, open.failed_at) {
+                (true, _) => {
+                    self.explorer.parts.insert(
+                        key,
+                        Part {
+                            tokens: open.tokens,
+                            refs: open.refs,
+                            opaque: false,
+                        },
+                    );
                 }
+                (false, Some((tokens, refs))) => {
+                    let mut kept = open.tokens;
+                    kept.truncate(tokens);
+                    kept.push(OPAQUE);
+                    let mut reached = open.refs;
+                    reached.truncate(refs);
+                    self.explorer.parts.insert(
+                        key,
+                        Part {
+                            tokens: kept,
+                            refs: reached,
+                            opaque: true,
+                        },
+                    );
+                }
+                (false, None) => {}
             }
+        }
+        // A struct that cannot be read makes the part that holds it fail
+        // there too, for good; an enum may still read through another
+        // variant.
+        if !ok
+            && frame.is_struct
+            && self
+                .explorer
+                .parts
+                .get(&key)
+                .is_some_and(|part| part.opaque)
+        {
+            self.mark_failed();
         }
     }
 
+    /// Marks where the innermost part failed, if it is being written.
+    fn mark_failed(&mut self) {
+        if let Some(open) = self.open.last_mut()
+            && open.writing
+            && open.failed_at.is_none()
+        {
+            open.failed_at = Some((open.tokens.len(), open.refs.len()));
+        }
+    }
+
+    /// Leaves the frames above `depth` that a panic caught by a
+    /// `Deserialize` impl left behind, as if each had failed.
+    fn restore(&mut self, depth: usize) {
+        if self.frames.len() <= depth {
+            return;
+        }
+        if !self.unwinding {
+            self.failed();
+        }
+        while self.frames.len() > depth {
+            self.exit(false);
+        }
+        self.unwinding = false;
+    }
+
     /// Where an error began: if it is in a value built small, the next run
-    /// tries another variant there; otherwise the part it is in is opaque
-    /// from here.
+    /// tries another variant there; otherwise the part it is in is marked
+    /// as failed from here.
     fn failed(&mut self) {
         self.unwinding = true;
         if self.retry {
             return;
         }
         if self.small {
-            let next = self.frames.iter().rev().find_map(|frame| {
-                let count = frame.small_enum?;
-                let smallest = self.explorer.smallest.get(&frame.id).copied().unwrap_or(0);
-                (smallest + 1 < count).then_some(frame.id)
+            let next = self.frames.iter().rposition(|frame| {
+                frame.small_enum.is_some_and(|count| {
+                    self.explorer.smallest.get(&frame.id).copied().unwrap_or(0) + 1 < count
+                })
             });
-            if let Some(id) = next {
-                *self.explorer.smallest.entry(id).or_default() += 1;
-                self.retry = true;
+            if let Some(at) = next {
+                self.advance(at);
                 return;
             }
         }
-        let Some(open) = self.open.last() else {
-            return;
-        };
-        let key = open.key;
-        if open.writing {
-            let mut tokens = open.tokens.clone();
-            tokens.push(OPAQUE);
-            let refs = open.refs.clone();
-            self.explorer.parts.insert(
-                key,
-                Part {
-                    tokens,
-                    refs,
-                    opaque: true,
-                },
-            );
-        } else if let Some(part) = self.explorer.parts.get_mut(&key) {
-            part.opaque = true;
-        }
+        self.mark_failed();
+    }
+
+    /// Gives the enum built small at frame `at` its next variant for the
+    /// next run. Like an odometer: the enums built small outside it keep
+    /// their choice, every other enum starts again from its first variant
+    /// (a choice that failed in one place may be right in another).
+    fn advance(&mut self, at: usize) {
+        let id = self.frames[at].id;
+        let outer: HashSet<Id> = self.frames[..at]
+            .iter()
+            .filter(|frame| frame.small_enum.is_some())
+            .map(|frame| frame.id)
+            .collect();
+        self.explorer
+            .smallest
+            .retain(|kept, _| *kept == id || outer.contains(kept));
+        *self.explorer.smallest.entry(id).or_default() += 1;
+        self.retry = true;
     }
 
     /// Ends the run so that the innermost enum built small since frame
     /// `since` gets its next variant.
     fn try_next_variant(&mut self, since: usize) -> Stop {
-        let Some(frame) = self.frames[since..]
+        match self.frames[since..]
             .iter()
-            .rev()
-            .find(|frame| frame.small_enum.is_some())
-        else {
-            // No enum on the way: no value can be built. The part this is
-            // in is opaque from here.
-            self.unwinding = false;
-            self.failed();
-            return Stop("the type contains itself with no way out".into());
-        };
-        *self.explorer.smallest.entry(frame.id).or_default() += 1;
-        self.retry = true;
-        Stop("trying another variant".into())
+            .rposition(|frame| frame.small_enum.is_some())
+        {
+            Some(offset) => {
+                self.advance(since + offset);
+                Stop("trying another variant".into())
+            }
+            None => {
+                // No enum on the way: no value can be built from here.
+                self.unwinding = false;
+                self.failed();
+                Stop("the type contains itself with no way out".into())
+            }
+        }
     }
 
     /// Picks the variant of enum `id` (with `count` variants) to read: one
@@ -675,8 +752,9 @@ impl<'e> Run<'e> {
             .ok_or_else(|| Stop(format!("no variant of `{name}` can be read")))
     }
 
-    /// Closes the innermost part, keeping it if it is new.
+    /// Closes the root part after a run that read to its end.
     fn close(&mut self) {
+        self.restore(0);
         let Some(open) = self.open.pop() else {
             return;
         };
@@ -687,6 +765,37 @@ impl<'e> Run<'e> {
                     tokens: open.tokens,
                     refs: open.refs,
                     opaque: false,
+                },
+            );
+        }
+    }
+
+    /// Closes the root part after a run that failed: every frame left (a
+    /// panic) fails, and the root is kept as opaque if it failed in itself.
+    fn close_failed(&mut self) {
+        if !self.unwinding {
+            self.failed();
+        }
+        while !self.frames.is_empty() {
+            self.exit(false);
+        }
+        let Some(open) = self.open.pop() else {
+            return;
+        };
+        if let (true, Some((tokens, refs))) = (open.writing, open.failed_at)
+            && !self.explorer.parts.contains_key(&open.key)
+        {
+            let mut kept = open.tokens;
+            kept.truncate(tokens);
+            kept.push(OPAQUE);
+            let mut reached = open.refs;
+            reached.truncate(refs);
+            self.explorer.parts.insert(
+                open.key,
+                Part {
+                    tokens: kept,
+                    refs: reached,
+                    opaque: true,
                 },
             );
         }
@@ -815,7 +924,7 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
             |_| {},
             |run, _| {
                 let len = usize::from(!run.small);
-                visitor.visit_seq(Elements { run, len })
+                visitor.visit_seq(Elements::new(run, len))
             },
         )
     }
@@ -828,7 +937,7 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
             "",
             None,
             |_| {},
-            |run, _| visitor.visit_seq(Elements { run, len }),
+            |run, _| visitor.visit_seq(Elements::new(run, len)),
         )
     }
 
@@ -847,7 +956,7 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
                 run.text(name);
                 run.number(len);
             },
-            |run, _| visitor.visit_seq(Elements { run, len }),
+            |run, _| visitor.visit_seq(Elements::new(run, len)),
         )
     }
 
@@ -860,7 +969,7 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
             |_| {},
             |run, _| {
                 let len = usize::from(!run.small);
-                visitor.visit_map(Entries { run, len })
+                visitor.visit_map(Entries::new(run, len))
             },
         )
     }
@@ -883,12 +992,7 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
                     run.text(field);
                 }
             },
-            |run, _| {
-                visitor.visit_seq(Elements {
-                    run,
-                    len: fields.len(),
-                })
-            },
+            |run, _| visitor.visit_seq(Elements::new(run, fields.len())),
         )
     }
 
@@ -940,6 +1044,16 @@ impl<'de> de::Deserializer<'de> for &mut Run<'_> {
 struct Elements<'r, 'e> {
     run: &'r mut Run<'e>,
     len: usize,
+    /// The frames of the container it belongs to: any above, at the next
+    /// element, were left by a panic a `Deserialize` caught.
+    depth: usize,
+}
+
+impl<'r, 'e> Elements<'r, 'e> {
+    fn new(run: &'r mut Run<'e>, len: usize) -> Self {
+        let depth = run.frames.len();
+        Elements { run, len, depth }
+    }
 }
 
 impl<'de> SeqAccess<'de> for Elements<'_, '_> {
@@ -949,6 +1063,7 @@ impl<'de> SeqAccess<'de> for Elements<'_, '_> {
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, Stop> {
+        self.run.restore(self.depth);
         if self.len == 0 {
             return Ok(None);
         }
@@ -965,6 +1080,14 @@ impl<'de> SeqAccess<'de> for Elements<'_, '_> {
 struct Entries<'r, 'e> {
     run: &'r mut Run<'e>,
     len: usize,
+    depth: usize,
+}
+
+impl<'r, 'e> Entries<'r, 'e> {
+    fn new(run: &'r mut Run<'e>, len: usize) -> Self {
+        let depth = run.frames.len();
+        Entries { run, len, depth }
+    }
 }
 
 impl<'de> MapAccess<'de> for Entries<'_, '_> {
@@ -974,6 +1097,7 @@ impl<'de> MapAccess<'de> for Entries<'_, '_> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Stop> {
+        self.run.restore(self.depth);
         if self.len == 0 {
             return Ok(None);
         }
@@ -982,6 +1106,7 @@ impl<'de> MapAccess<'de> for Entries<'_, '_> {
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Stop> {
+        self.run.restore(self.depth);
         seed.deserialize(&mut *self.run)
     }
 
@@ -1020,7 +1145,7 @@ impl<'de> VariantAccess<'de> for Variant<'_, '_> {
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Stop> {
         self.run.token(TUPLE);
         self.run.number(len);
-        visitor.visit_seq(Elements { run: self.run, len })
+        visitor.visit_seq(Elements::new(self.run, len))
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -1033,10 +1158,7 @@ impl<'de> VariantAccess<'de> for Variant<'_, '_> {
         for field in fields {
             self.run.text(field);
         }
-        visitor.visit_seq(Elements {
-            run: self.run,
-            len: fields.len(),
-        })
+        visitor.visit_seq(Elements::new(self.run, fields.len()))
     }
 }
 
@@ -1454,6 +1576,115 @@ mod tests {
         let (_, complete, runs) = explore::<(Top, Result<Top, Middle>)>();
         assert!(complete);
         assert!(runs < 100, "{runs} runs");
+    }
+
+    struct Lenient<T>(#[allow(dead_code)] Option<T>);
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(Lenient(T::deserialize(d).ok()))
+        }
+    }
+
+    /// A `Deserialize` that catches the panic of what it reads.
+    struct Catch<T>(#[allow(dead_code)] Option<T>);
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Catch<T> {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let read = catch_unwind(AssertUnwindSafe(|| T::deserialize(d)));
+            Ok(Catch(read.ok().and_then(Result::ok)))
+        }
+    }
+
+    struct Panics;
+    impl<'de> Deserialize<'de> for Panics {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let text = String::deserialize(d)?;
+            assert!(!text.is_empty(), "empty");
+            Ok(Panics)
+        }
+    }
+
+    /// Two versions of one set of types, differing only in `$t`.
+    macro_rules! versions {
+        ($($m:ident: $t:ty),*; $body:tt) => {$( versions!(@one $m $t $body); )*};
+        (@one $m:ident $t:ty { $($body:tt)* }) => {
+            #[allow(dead_code)]
+            mod $m {
+                use super::*;
+                type T = $t;
+                $($body)*
+            }
+        };
+    }
+
+    versions! { before_url_1: u32, before_url_2: String; {
+        #[derive(Deserialize)]
+        pub enum Kind { Get, Post(T) }
+        #[derive(Deserialize)]
+        pub struct Job { pub kind: Kind, pub link: NonEmpty }
+    } }
+
+    #[test]
+    fn an_enum_before_an_unreadable_field_is_still_explored() {
+        assert_ne!(traced::<before_url_1::Job>(), traced::<before_url_2::Job>());
+        let (_, _, runs) = explore::<before_url_1::Job>();
+        assert!(runs < 10, "{runs} runs");
+    }
+
+    versions! { small_1: u32, small_2: String; {
+        #[derive(Deserialize)]
+        pub enum E { A(H), B }
+        #[derive(Deserialize)]
+        pub enum H { H0(Box<E>), H1(Box<E>) }
+        #[derive(Deserialize)]
+        pub struct S { pub v: Vec<S>, pub h: H, pub tail: T }
+        #[derive(Deserialize)]
+        pub struct M { pub e: E, pub s: S }
+    } }
+
+    #[test]
+    fn a_value_built_small_in_one_place_does_not_spoil_another() {
+        assert_ne!(traced::<small_1::M>(), traced::<small_2::M>());
+    }
+
+    versions! { caught_1: u32, caught_2: String; {
+        #[derive(Deserialize)]
+        pub struct B { pub p: Panics }
+        #[derive(Deserialize)]
+        pub struct A { pub x: Catch<B>, pub y: T }
+    } }
+
+    versions! { lenient_1: u32, lenient_2: String; {
+        #[derive(Deserialize)]
+        pub struct LT { pub x: Lenient<Box<LT>>, pub y: T }
+    } }
+
+    #[test]
+    fn a_caught_panic_or_a_swallowed_recursion_leaves_the_rest_seen() {
+        std::panic::set_hook(Box::new(|_| {}));
+        let caught = (traced::<caught_1::A>(), traced::<caught_2::A>());
+        let _ = std::panic::take_hook();
+        assert_ne!(caught.0, caught.1);
+        assert_ne!(traced::<lenient_1::LT>(), traced::<lenient_2::LT>());
+    }
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct W<T>(Option<Box<T>>);
+
+    macro_rules! nest {
+        ($t:ty; ) => { $t };
+        ($t:ty; $_x:tt $($rest:tt)*) => { W<nest!($t; $($rest)*)> };
+    }
+
+    #[test]
+    fn a_type_nested_past_the_depth_limit_ends_at_once() {
+        // Two frames a level (the struct, its option): past `MAX_DEPTH`.
+        type Deep = nest!(u8; x x x x x x x x x x x x x x x x);
+        let (_, complete, runs) = explore::<Deep>();
+        assert!(
+            complete && runs == 1,
+            "complete {complete} after {runs} runs"
+        );
     }
 
     #[test]
