@@ -12,6 +12,10 @@
 //! [`KEEP_ALIVE`] idle. The isolate that awaits the result goes on with
 //! other work, or, in a handler, waits without holding its worker.
 //!
+//! The pool is bounded, so work that waits for other blocking work (64
+//! calls that each wait for a 65th) can wait for ever, as with any bounded
+//! pool: a blocking function should wait on the world, not on its peers.
+//!
 //! As with [`run`](crate::run), the function is a `fn` (a closure that
 //! captures nothing) and what it needs goes in as `data`, which must be
 //! [`Sendable`]: a blocking thread gets no shared mutable state of the

@@ -380,13 +380,20 @@ impl Interval {
             }
         }
         self.sleep = None;
-        // Skips the ticks missed while the consumer was busy.
-        let mut next = due + self.period;
+        // Skips the ticks missed while the consumer was busy. A period so
+        // long that the next tick is past what `Instant` holds never ticks
+        // again.
+        let far = |from: Instant| from.checked_add(FAR_FUTURE).unwrap_or(from);
+        let mut next = due.checked_add(self.period).unwrap_or_else(|| far(due));
         let now = self::now();
         if next <= now {
             let behind = (now - due).as_nanos() / self.period.as_nanos();
-            let periods = u32::try_from(behind).unwrap_or(u32::MAX);
-            next = due + self.period * periods + self.period;
+            let periods = u32::try_from(behind.saturating_add(1)).unwrap_or(u32::MAX);
+            next = self
+                .period
+                .checked_mul(periods)
+                .and_then(|skip| due.checked_add(skip))
+                .unwrap_or_else(|| far(now));
         }
         self.next = Some(next);
         Poll::Ready(due)

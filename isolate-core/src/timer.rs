@@ -176,7 +176,7 @@ impl Timers {
             }
             let id = queue.next;
             queue.next += 1;
-            queue.due.push(Reverse((self.now() + delay, id)));
+            queue.due.push(Reverse((later(self.now(), delay), id)));
             queue.entries.insert(
                 id,
                 Entry {
@@ -246,6 +246,14 @@ impl Timers {
     }
 }
 
+/// `from + delay`, or a century on when that is past what `Instant` holds
+/// (`send_after(Duration::MAX)` means never, not a panic).
+fn later(from: Instant, delay: Duration) -> Instant {
+    from.checked_add(delay)
+        .or_else(|| from.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(from)
+}
+
 /// The timer thread: sleeps until the earliest deadline, runs what is due.
 fn run(shared: &Shared) {
     let (queue, wake) = shared;
@@ -300,8 +308,8 @@ fn fire<'a>(
         // The next tick is a period after this deadline, not after now, so
         // an interval does not drift; a tick that fell behind is not
         // repeated to catch up.
-        (Next::Again, Some(period)) => Some((deadline + period).max(now())),
-        (Next::Retry(delay), _) => Some(now() + delay),
+        (Next::Again, Some(period)) => Some(later(deadline, period).max(now())),
+        (Next::Retry(delay), _) => Some(later(now(), delay)),
         _ => None,
     };
     match due {

@@ -149,3 +149,18 @@ fn a_spawn_fn_entry_ticks_on_an_interval() {
         assert_eq!(ticks.recv_timeout(PATIENCE), Ok(n));
     }
 }
+
+#[test]
+fn extreme_durations_neither_panic_nor_fire() {
+    isolate_core::deterministic::check(0..2, |_group| async move {
+        // The first tick is at once; the next is past what `Instant` holds.
+        let mut never_again = time::interval(Duration::MAX);
+        never_again.tick().await;
+        let second = time::timeout(Duration::from_secs(1), never_again.tick()).await;
+        assert_eq!(second, Err(Elapsed));
+        let forever = time::timeout(Duration::from_secs(1), time::sleep(Duration::MAX)).await;
+        assert_eq!(forever, Err(Elapsed));
+        // A deadline in the past is at once.
+        time::sleep_until(time::now() - Duration::from_secs(1)).await;
+    });
+}

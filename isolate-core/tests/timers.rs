@@ -127,3 +127,13 @@ fn shutdown_drops_pending_timers() {
     let late = group.send_after(&inbox.send_port(), Duration::from_millis(1), 2);
     assert!(late.is_cancelled());
 }
+
+#[test]
+fn a_delay_past_what_instant_holds_means_never_not_a_panic() {
+    let group = common::group(1);
+    let mut inbox = ReceivePort::new();
+    let never = group.send_after(&inbox.send_port(), Duration::MAX, "never");
+    group.send_after(&inbox.send_port(), Duration::from_millis(1), "soon");
+    assert_eq!(inbox.recv_timeout(PATIENCE), Ok("soon"));
+    assert!(never.cancel(), "still pending");
+}
