@@ -180,7 +180,8 @@ impl<T: Send + 'static> SendPort<T> {
     }
 
     /// Sends `message`, waiting for room if it goes to a full bounded
-    /// mailbox. Returns at once in every other case.
+    /// mailbox, or to another process whose flow-control window is full.
+    /// Returns at once in every other case.
     ///
     /// # Errors
     ///

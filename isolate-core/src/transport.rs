@@ -666,6 +666,11 @@ impl Room {
     pub fn notify_all(&self) {
         self.event.notify(usize::MAX);
     }
+
+    /// Registers a sender that found the port full.
+    pub(crate) fn listen(&self) -> event_listener::EventListener {
+        self.event.listen()
+    }
 }
 
 /// A [`SendPort`] whose messages go to `proxy`. Its clones share the proxy,
@@ -708,7 +713,7 @@ impl<T: Send + 'static, P: Proxy<T>> Inbox<T> for ProxyInbox<P, T> {
 
     fn listen(&self) -> Option<RoomListener<'_, T>> {
         let room = self.proxy.room()?;
-        Some(RoomListener::detached(room.event.listen()))
+        Some(RoomListener::detached(room.listen()))
     }
 
     fn schedule(self: Arc<Self>) {}

@@ -36,6 +36,7 @@ fn frame() -> impl Strategy<Value = OwnedFrame> {
         any::<u64>().prop_map(OwnedFrame::Pong),
         (any::<u8>(), "\\PC{0,40}").prop_map(|(code, text)| OwnedFrame::Error(code, text)),
         Just(OwnedFrame::Shutdown),
+        any::<(u64, u64)>().prop_map(|(port, bytes)| OwnedFrame::Credit(port, bytes)),
     ]
 }
 
@@ -52,6 +53,7 @@ enum OwnedFrame {
     Pong(u64),
     Error(u8, String),
     Shutdown,
+    Credit(u64, u64),
 }
 
 impl OwnedFrame {
@@ -80,6 +82,10 @@ impl OwnedFrame {
             OwnedFrame::Pong(id) => Frame::Pong(*id),
             OwnedFrame::Error(code, text) => Frame::Error { code: *code, text },
             OwnedFrame::Shutdown => Frame::Shutdown,
+            OwnedFrame::Credit(port, bytes) => Frame::Credit {
+                port: *port,
+                bytes: *bytes,
+            },
         }
     }
 }

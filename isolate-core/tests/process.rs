@@ -169,6 +169,32 @@ impl Stuck {
     }
 }
 
+/// An isolate in the parent whose first message waits until the test
+/// answers the ask it sends to `opener`: with a mailbox of one, what a
+/// child's stream of tells backs up behind.
+#[isolate]
+struct Gate {
+    opener: Option<SendPort<ReplySender<()>>>,
+    seen: Vec<u64>,
+}
+
+#[isolate(remote)]
+impl Gate {
+    #[message]
+    async fn put(&mut self, n: u64, bytes: Vec<u8>) {
+        if let Some(opener) = self.opener.take() {
+            let _ = opener.ask(|open| open).await;
+        }
+        assert_eq!(bytes.len(), 64 << 10);
+        self.seen.push(n);
+    }
+
+    #[message]
+    fn seen(&self) -> Vec<u64> {
+        self.seen.clone()
+    }
+}
+
 /// An isolate in the parent that records what reaches it, in order.
 #[isolate]
 #[derive(Default)]
@@ -319,6 +345,21 @@ fn child() {
                 }
             });
         }
+        "window_flood" => {
+            let _ = process::serve(
+                |_: &IsolateGroup, (gate, progress): (GatePort, SendPort<u64>)| {
+                    // From a thread of its own: the entry must return for
+                    // the start to complete, and these sends wait.
+                    std::thread::spawn(move || {
+                        for n in 0..200 {
+                            gate.put(n, vec![0; 64 << 10]).unwrap();
+                            progress.send(n).unwrap();
+                        }
+                    });
+                },
+            );
+        }
+        "deaf" => deaf(),
         "job_v2" => {
             let _ = process::serve(|_: &IsolateGroup, job: v2::Job| job.id);
         }
@@ -428,6 +469,51 @@ fn rogue(stubborn: bool) {
     let _ = reader.next_frame();
 }
 
+/// A child that greets correctly, answers with a `SendPort<Vec<u8>>` (its
+/// port 1), and then reads nothing, and so never credits anything back.
+fn deaf() {
+    let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
+    let stream = UnixStream::connect(path).unwrap();
+    let mut reader = FrameReader::new(&stream, 1 << 20);
+    let Some(Frame::Hello(hello)) = reader.next_frame().unwrap() else {
+        panic!("no greeting")
+    };
+    let (init_type, port_type) = (hello.init_type.to_owned(), hello.port_type.to_owned());
+    let mut out = Vec::new();
+    Frame::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        max_frame: 1 << 20,
+        init_fingerprint: hello.init_fingerprint,
+        port_fingerprint: hello.port_fingerprint,
+        init_type: &init_type,
+        port_type: &port_type,
+    })
+    .encode(&mut out);
+    (&stream).write_all(&out).unwrap();
+    assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Init(_))));
+    // The port as postcard writes it: its id and type hash as varints,
+    // around `home: false`.
+    let mut body = Vec::new();
+    varint(&mut body, 1);
+    body.push(0);
+    varint(&mut body, isolate_core::transport::fingerprint::<Vec<u8>>());
+    out.clear();
+    Frame::Ready(&body).encode(&mut out);
+    (&stream).write_all(&out).unwrap();
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Appends `n` as postcard's variable-length integer.
+fn varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
 /// A child that greets correctly, then sends pings and never reads: each
 /// ping asks the parent for a pong, which waits for a reader that never
 /// comes.
@@ -461,6 +547,92 @@ fn ping_flood() {
         Frame::Ping(id).encode(&mut out);
     }
     while (&stream).write_all(&out).is_ok() {}
+}
+
+#[test]
+fn sends_to_a_child_that_reads_nothing_stop_at_the_window() {
+    use isolate_core::process::frame::WINDOW;
+
+    let group = IsolateGroup::new();
+    let child: ProcessIsolate<SendPort<Vec<u8>>> = group
+        .spawn_uri_with(command("deaf"), (), &options())
+        .unwrap();
+    let port = child.port().clone();
+    // Each message's frame: the bytes, their length (3 bytes of varint),
+    // and 17 bytes of frame around them.
+    let message = 64 << 10;
+    let frame = message + 3 + 17;
+    let mut sent = 0u64;
+    loop {
+        match port.try_send(vec![7; message as usize]) {
+            Ok(()) => sent += 1,
+            Err(TrySendError::Full(_)) => break,
+            Err(other) => panic!("{other:?}"),
+        }
+        assert!(sent <= 1_000, "the window never filled");
+    }
+    // Messages go while less than the window is on its way: the last one
+    // goes over it.
+    assert_eq!(sent, WINDOW.div_ceil(frame), "{sent} messages went");
+    // A sender that waits for room wakes when the connection ends, and
+    // gets its message back.
+    let (mut done, done_port) = {
+        let done = ReceivePort::new();
+        let port = done.send_port();
+        (done, port)
+    };
+    let waiting = port.clone();
+    std::thread::spawn(move || {
+        let sent = waiting.send(vec![8; 16]);
+        done_port.send(sent.map_err(|error| matches!(error, SendError::Closed(_))))
+    });
+    child.kill(Priority::Immediate);
+    assert_eq!(done.recv_timeout(PATIENCE), Ok(Err(true)));
+    assert_eq!(
+        child.exited().wait_timeout(PATIENCE),
+        Ok(ProcessExit::Killed)
+    );
+}
+
+#[test]
+fn a_full_mailbox_in_the_parent_holds_the_child_back_and_loses_nothing() {
+    let group = IsolateGroup::new();
+    let mut opener = ReceivePort::<ReplySender<()>>::new();
+    let (gate, _) = group.spawn_with(
+        Gate {
+            opener: Some(opener.send_port()),
+            seen: Vec::new(),
+        },
+        SpawnOptions::new().bounded(1),
+    );
+    let mut progress = ReceivePort::<u64>::new();
+    let _child: ProcessIsolate<()> = group
+        .spawn_uri_with(
+            command("window_flood"),
+            (gate.clone(), progress.send_port()),
+            &options(),
+        )
+        .unwrap();
+    // The child gets as far as its window (64 messages of 64 KiB) allows:
+    // the two in the handler and the mailbox are taken, but not yet
+    // credited back (credit comes a megabyte at a time)...
+    let mut last = 0;
+    while last < 63 {
+        last = progress.recv_timeout(PATIENCE).unwrap();
+    }
+    // ...and then no further: without a window it sent all 200 at once.
+    while let Ok(n) = progress.recv_timeout(Duration::from_millis(500)) {
+        last = n;
+    }
+    assert!(last < 80, "the child sent {} messages", last + 1);
+    opener.recv_timeout(PATIENCE).unwrap().send(());
+    while last < 199 {
+        last = progress.recv_timeout(PATIENCE).unwrap();
+    }
+    assert_eq!(
+        gate.seen().wait_timeout(PATIENCE),
+        Ok((0..200).collect::<Vec<_>>())
+    );
 }
 
 #[test]

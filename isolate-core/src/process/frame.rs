@@ -17,7 +17,7 @@ use std::io::{self, Read};
 
 /// The protocol version in every [`Frame::Hello`]. Two processes speak to
 /// each other only when their versions are equal.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The first bytes of every `Hello`, so that a program that is not an
 /// isolate group (or a stray connection) is told apart from a version skew.
@@ -79,7 +79,27 @@ pub enum Frame<'a> {
     },
     /// The parent asks the child to end.
     Shutdown,
+    /// The receiver has taken `bytes` bytes of messages for its port
+    /// `port` (delivered them, or dropped them): the sender may send that
+    /// many more. See [`WINDOW`].
+    Credit {
+        /// The receiver's id for the port.
+        port: u64,
+        /// How many bytes of `Message` frames, length prefixes included.
+        bytes: u64,
+    },
 }
+
+/// How many bytes of messages to one imported port may be on their way (sent
+/// and not yet taken by the receiver) before its senders wait, as they wait
+/// for room in a full bounded mailbox. A message goes whenever less than
+/// this is on its way, so one larger than the window still goes, alone.
+pub const WINDOW: u64 = 4 << 20;
+
+/// The receiver returns credit once it has taken this many bytes for one
+/// port: one `Credit` frame per quarter of the window, so a stream of small
+/// messages costs one more small frame per megabyte.
+pub const GRANT: u64 = WINDOW / 4;
 
 /// Export ids in a frame, as little-endian `u64`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +221,7 @@ mod kind {
     pub(super) const ERROR: u8 = 7;
     pub(super) const SHUTDOWN: u8 = 8;
     pub(super) const CLOSED: u8 = 9;
+    pub(super) const CREDIT: u8 = 10;
 }
 
 impl<'a> Frame<'a> {
@@ -275,6 +296,10 @@ impl<'a> Frame<'a> {
                     .map_err(|_| FrameError::Malformed("error text is not UTF-8"))?,
             },
             kind::SHUTDOWN => Frame::Shutdown,
+            kind::CREDIT => Frame::Credit {
+                port: input.u64()?,
+                bytes: input.u64()?,
+            },
             other => return Err(FrameError::UnknownKind(other)),
         };
         if !input.0.is_empty() {
@@ -337,6 +362,11 @@ impl<'a> Frame<'a> {
                 out.extend_from_slice(text.as_bytes());
             }
             Frame::Shutdown => out.push(kind::SHUTDOWN),
+            Frame::Credit { port, bytes } => {
+                out.push(kind::CREDIT);
+                out.extend_from_slice(&port.to_le_bytes());
+                out.extend_from_slice(&bytes.to_le_bytes());
+            }
         }
         finish(out, start);
     }
@@ -380,6 +410,13 @@ pub(crate) fn begin_body(out: &mut Vec<u8>, ready: bool) -> usize {
 pub(crate) fn finish(out: &mut [u8], start: usize) {
     let len = u32::try_from(out.len() - start - LEN).unwrap_or(u32::MAX);
     out[start..start + LEN].copy_from_slice(&len.to_le_bytes());
+}
+
+/// The bytes a `Message` frame with `body` and `exports` takes on the wire,
+/// length prefix included: what it costs of its port's [`WINDOW`], which
+/// the sender counts as the length of what it encoded.
+pub(crate) fn message_cost(body: &[u8], exports: Ids<'_>) -> u64 {
+    (LEN + 1 + 8 + body.len() + exports.0.len() + 4) as u64
 }
 
 /// The length of the frame that starts at `start`, as [`finish`] wrote it.
@@ -520,5 +557,42 @@ impl<R> fmt::Debug for FrameReader<R> {
         f.debug_struct("FrameReader")
             .field("max", &self.max)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The receiver credits what the sender counted: the length of the
+    /// whole encoded frame.
+    #[test]
+    fn a_message_costs_its_encoded_length() {
+        let ids: Vec<u8> = [3u64, 9].iter().flat_map(|id| id.to_le_bytes()).collect();
+        for (body, exports) in [
+            (&b""[..], Ids::NONE),
+            (&b"hello"[..], Ids::from_bytes(&ids).unwrap()),
+        ] {
+            let mut bytes = Vec::new();
+            Frame::Message {
+                port: 7,
+                body,
+                exports,
+            }
+            .encode(&mut bytes);
+            assert_eq!(message_cost(body, exports), bytes.len() as u64);
+        }
+    }
+
+    #[test]
+    fn credit_round_trips() {
+        let mut bytes = Vec::new();
+        let credit = Frame::Credit {
+            port: 5,
+            bytes: GRANT,
+        };
+        credit.encode(&mut bytes);
+        assert_eq!(Frame::decode(&bytes[LEN..]).unwrap(), credit);
+        assert!(Frame::decode(&bytes[LEN..bytes.len() - 1]).is_err());
     }
 }

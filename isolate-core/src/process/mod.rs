@@ -47,13 +47,19 @@
 //! does not end within [`ProcessOptions::kill_grace`] of being asked is
 //! killed. Every child is reaped: none is left a zombie.
 //!
-//! Backpressure does not cross: sends to another process never wait. A
-//! message for an isolate with a full bounded mailbox waits, in order, in a
-//! backlog in the receiving process (fed by a thread of its own while it
-//! lasts), so that one busy isolate never holds up the connection's other
-//! ports, replies and pings. Messages received before the connection ends
-//! are still delivered. A producer that must not outrun its consumer
-//! should ask rather than tell.
+//! Backpressure crosses, port by port. Each port into the other process
+//! lets [`frame::WINDOW`] bytes (4 MiB) of messages be on their way: sent,
+//! and not yet put in the receiving mailbox. Past that, the port is full:
+//! [`SendPort::send`](crate::SendPort::send) waits (on an isolate's
+//! thread it refuses with `BlockingInIsolate`, as for a full bounded
+//! mailbox), `send_async` and the generated `method_async` await room,
+//! `try_send` returns `Full`. So a receiver that reads nothing, or whose
+//! bounded mailbox stays full, holds its senders back instead of growing
+//! either process. In the receiving process, a message for a full bounded
+//! mailbox waits, in order, in a backlog (fed by a thread of its own while
+//! it lasts), so that one busy isolate never holds up the connection's
+//! other ports, replies and pings; the window bounds that backlog. Messages
+//! received before the connection ends are still delivered.
 //!
 //! Unix only: the transport is a Unix domain socket.
 //!

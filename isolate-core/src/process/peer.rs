@@ -76,9 +76,9 @@ pub(crate) struct Peer {
     closed: AtomicBool,
     next_id: AtomicU64,
     exports: Mutex<HashMap<u64, Arc<dyn Export>>>,
-    /// The imports' "closed" flags, so that a `Closed` notice from the
-    /// exporter reaches the proxy.
-    imports: Mutex<HashMap<u64, Arc<AtomicBool>>>,
+    /// The imports' windows, so that a `Closed` notice or a `Credit` from
+    /// the exporter reaches the proxy.
+    imports: Mutex<HashMap<u64, Arc<Window>>>,
     /// In a parent: the handle and the proxies into the child that are
     /// alive. At zero the child is asked to end.
     users: AtomicUsize,
@@ -171,6 +171,21 @@ impl Peer {
         frame.encode(&mut bytes);
         self.control.fetch_add(bytes.len(), Ordering::AcqRel);
         !self.is_closed() && self.out.send(Out::Control(bytes)).is_ok()
+    }
+
+    /// Returns `bytes` of credit for the export `port`. Counted with the
+    /// other answers but never refused: credit is at most one small frame
+    /// per [`frame::GRANT`] bytes the other side sent, so it cannot grow
+    /// without the other side's messages growing first, and a sender
+    /// refused its credit would wait for ever.
+    fn send_credit(&self, port: u64, bytes: u64) {
+        let mut frame = Vec::new();
+        Frame::Credit { port, bytes }.encode(&mut frame);
+        self.control.fetch_add(frame.len(), Ordering::AcqRel);
+        if !self.is_closed() {
+            // Refused only when the writer has ended with the connection.
+            let _ = self.out.send(Out::Control(frame));
+        }
     }
 
     /// Flushes what is queued and closes the connection's writing side: the
@@ -344,8 +359,9 @@ impl Peer {
 
     // --- exports --------------------------------------------------------
 
-    fn export(&self, entry: Arc<dyn Export>) -> u64 {
+    fn export(&self, make: impl FnOnce(u64) -> Arc<dyn Export>) -> u64 {
         let id = self.fresh_id();
+        let entry = make(id);
         let refused = {
             let mut exports = lock(&self.exports);
             // Checked under the lock that `shut` empties the table under:
@@ -383,10 +399,17 @@ impl Peer {
                 type_hash,
             };
         }
-        let id = self.export(Arc::new(ExportedPort {
-            port: port.clone(),
-            backlog: self.backlog_of(port),
-        }));
+        let backlog = self.backlog_of(port);
+        let id = self.export(|id| {
+            Arc::new(ExportedPort {
+                port: port.clone(),
+                backlog,
+                owed: Arc::new(Owed {
+                    port: id,
+                    bytes: AtomicU64::new(0),
+                }),
+            })
+        });
         WirePort {
             id,
             home: false,
@@ -417,9 +440,11 @@ impl Peer {
     where
         T: DeserializeOwned + Send + 'static,
     {
-        let id = self.export(Arc::new(ExportedReply {
-            sender: Mutex::new(Some(ReplySender::with_route(route))),
-        }));
+        let id = self.export(|_| {
+            Arc::new(ExportedReply {
+                sender: Mutex::new(Some(ReplySender::with_route(route))),
+            })
+        });
         WirePort {
             id,
             home: false,
@@ -456,8 +481,8 @@ impl Peer {
                 short_name::<T>()
             ));
         }
-        let closed = Arc::new(AtomicBool::new(false));
-        lock(&self.imports).insert(wire.id, closed.clone());
+        let window = Arc::new(Window::default());
+        lock(&self.imports).insert(wire.id, window.clone());
         if self.role == Role::Parent {
             self.add_user();
         }
@@ -465,7 +490,7 @@ impl Peer {
             peer: self.clone(),
             id: wire.id,
             senders: AtomicUsize::new(1),
-            closed,
+            window,
             _message: PhantomData,
         })))
     }
@@ -480,8 +505,8 @@ impl Peer {
             std::mem::take(&mut *exports)
         };
         let imports = std::mem::take(&mut *lock(&self.imports));
-        for closed in imports.values() {
-            closed.store(true, Ordering::Release);
+        for window in imports.values() {
+            window.close();
         }
         let pings = std::mem::take(&mut *lock(&self.pings));
         // Dropped outside the locks: a port's drop may come back here.
@@ -496,6 +521,7 @@ impl Peer {
                 body,
                 exports,
             } => {
+                let cost = frame::message_cost(body, exports);
                 let entry = lock(&self.exports).get(&port).cloned();
                 let Some(entry) = entry else {
                     if !self.release(exports) {
@@ -511,7 +537,7 @@ impl Peer {
                     // the other side has been told.
                     return self.release(exports) || self.not_reading();
                 }
-                match entry.deliver(self, port, body) {
+                match entry.deliver(self, port, body, cost) {
                     Ok(Delivered::Kept) => {}
                     Ok(Delivered::Done) => {
                         let used = lock(&self.exports).remove(&port);
@@ -549,8 +575,14 @@ impl Peer {
                 drop(removed);
             }
             Frame::Closed { port } => {
-                if let Some(closed) = lock(&self.imports).get(&port) {
-                    closed.store(true, Ordering::Release);
+                if let Some(window) = lock(&self.imports).get(&port) {
+                    window.close();
+                }
+            }
+            Frame::Credit { port, bytes } => {
+                // Credit for a proxy dropped since is nobody's.
+                if let Some(window) = lock(&self.imports).get(&port) {
+                    window.release(bytes);
                 }
             }
             Frame::Ping(id) => {
@@ -771,7 +803,15 @@ enum Undelivered {
 }
 
 trait Export: Send + Sync {
-    fn deliver(&self, peer: &Arc<Peer>, id: u64, body: &[u8]) -> Result<Delivered, Undelivered>;
+    /// Delivers a message of `cost` bytes (its frame's, for the credit it
+    /// returns) that came for this export, `id`.
+    fn deliver(
+        &self,
+        peer: &Arc<Peer>,
+        id: u64,
+        body: &[u8],
+        cost: u64,
+    ) -> Result<Delivered, Undelivered>;
     fn as_any(&self) -> &dyn Any;
     /// Whether the export's receiver is gone.
     fn is_closed(&self) -> bool {
@@ -782,6 +822,32 @@ trait Export: Send + Sync {
 struct ExportedPort<T: Send + 'static> {
     port: SendPort<T>,
     backlog: Arc<Mutex<Backlog<T>>>,
+    /// The credit this export owes the other side's proxy.
+    owed: Arc<Owed>,
+}
+
+/// The bytes of messages one export has taken (delivered or dropped) and
+/// not yet credited back: returned in a `Credit` frame once they reach
+/// [`frame::GRANT`]. Shared with the backlog, whose thread takes messages
+/// too.
+struct Owed {
+    /// The export's id, which names its proxy on the other side.
+    port: u64,
+    bytes: AtomicU64,
+}
+
+impl Owed {
+    /// Counts `cost` bytes taken; credits them back once enough are owed.
+    /// The reader and a backlog's thread may both call it: whichever
+    /// empties the count sends what it took, the other sends nothing.
+    fn took(&self, peer: &Peer, cost: u64) {
+        if self.bytes.fetch_add(cost, Ordering::AcqRel) + cost >= frame::GRANT {
+            let bytes = self.bytes.swap(0, Ordering::AcqRel);
+            if bytes > 0 {
+                peer.send_credit(self.port, bytes);
+            }
+        }
+    }
 }
 
 /// Messages for a full bounded mailbox, waiting their turn in order.
@@ -791,7 +857,9 @@ struct ExportedPort<T: Send + 'static> {
 /// A full mailbox gets a backlog and a thread that feeds it in order, for
 /// as long as the backlog lasts.
 struct Backlog<T> {
-    queue: std::collections::VecDeque<T>,
+    /// Each message with its cost and the export it came through, which is
+    /// owed its credit once the message is in the mailbox.
+    queue: std::collections::VecDeque<(T, u64, Arc<Owed>)>,
     draining: bool,
     /// The port's receiver is gone: messages are dropped.
     closed: bool,
@@ -812,10 +880,22 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
         lock(&self.backlog).closed
     }
 
-    fn deliver(&self, peer: &Arc<Peer>, id: u64, body: &[u8]) -> Result<Delivered, Undelivered> {
-        let message = peer
-            .decode::<T>(body)
-            .map_err(|error| Undelivered::Decode { error, done: false })?;
+    fn deliver(
+        &self,
+        peer: &Arc<Peer>,
+        id: u64,
+        body: &[u8],
+        cost: u64,
+    ) -> Result<Delivered, Undelivered> {
+        let message = match peer.decode::<T>(body) {
+            Ok(message) => message,
+            Err(error) => {
+                // Taken, if not delivered: the sender's window must not
+                // shrink by what could never be delivered.
+                self.owed.took(peer, cost);
+                return Err(Undelivered::Decode { error, done: false });
+            }
+        };
         {
             let mut backlog = lock(&self.backlog);
             if backlog.closed {
@@ -824,14 +904,17 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
                 return Err(Undelivered::Closed);
             }
             if backlog.draining {
-                backlog.queue.push_back(message);
+                backlog.queue.push_back((message, cost, self.owed.clone()));
                 return Ok(Delivered::Kept);
             }
         }
         // Only this (the reader) thread starts a drain, so the backlog is
         // still empty here.
         match self.port.try_send(message) {
-            Ok(()) => Ok(Delivered::Kept),
+            Ok(()) => {
+                self.owed.took(peer, cost);
+                Ok(Delivered::Kept)
+            }
             Err(TrySendError::Closed(message)) => {
                 lock(&self.backlog).closed = true;
                 drop(message);
@@ -842,12 +925,13 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
                 // A port to a third process that could not encode it: that
                 // connection has reported why.
                 drop(message);
+                self.owed.took(peer, cost);
                 Ok(Delivered::Kept)
             }
             Err(TrySendError::Full(message)) => {
                 {
                     let mut backlog = lock(&self.backlog);
-                    backlog.queue.push_back(message);
+                    backlog.queue.push_back((message, cost, self.owed.clone()));
                     backlog.draining = true;
                 }
                 let (port, backlog, drainer_peer) =
@@ -869,7 +953,8 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
     }
 }
 
-/// Feeds a backlog to its full mailbox, waiting for room, in order.
+/// Feeds a backlog to its full mailbox, waiting for room, in order; each
+/// message's credit goes back once it is in.
 fn drain<T: Send + 'static>(
     port: &SendPort<T>,
     backlog: &Mutex<Backlog<T>>,
@@ -877,18 +962,20 @@ fn drain<T: Send + 'static>(
     id: u64,
 ) {
     loop {
-        let next = {
+        let (next, cost, owed) = {
             let mut backlog = lock(backlog);
             match backlog.queue.pop_front() {
-                Some(message) => message,
+                Some(next) => next,
                 None => {
                     backlog.draining = false;
                     return;
                 }
             }
         };
-        if let Err(error) = port.send(next) {
+        let sent = port.send(next);
+        if let Err(error) = sent {
             if let SendError::Undeliverable(_) = error {
+                owed.took(peer, cost);
                 continue;
             }
             let dropped = {
@@ -901,6 +988,7 @@ fn drain<T: Send + 'static>(
             peer.close_export(id);
             return;
         }
+        owed.took(peer, cost);
     }
 }
 
@@ -909,7 +997,14 @@ struct ExportedReply<T> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> Export for ExportedReply<T> {
-    fn deliver(&self, peer: &Arc<Peer>, _id: u64, body: &[u8]) -> Result<Delivered, Undelivered> {
+    fn deliver(
+        &self,
+        peer: &Arc<Peer>,
+        _id: u64,
+        body: &[u8],
+        _cost: u64,
+    ) -> Result<Delivered, Undelivered> {
+        // No credit: a reply is one message, and its proxy goes with it.
         let value = match peer.decode::<T>(body) {
             Ok(value) => value,
             Err(error) => {
@@ -934,25 +1029,86 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedReply<T> {
 
 // --- imports ----------------------------------------------------------------
 
+/// What an imported port's proxy shares with the connection's reader:
+/// whether the exporter closed the port, and its flow-control window.
+///
+/// Every message to the port (tell or ask) counts its frame's bytes here
+/// until the receiver has taken it (put it in the mailbox, or dropped it)
+/// and said so with a `Credit`. While [`frame::WINDOW`] bytes or more are
+/// on their way, the port is full: senders wait as for a full bounded
+/// mailbox. So a receiver that reads nothing, or whose bounded mailbox
+/// stays full, holds its senders back instead of growing either process.
+#[derive(Default)]
+struct Window {
+    closed: AtomicBool,
+    /// Bytes sent and not yet credited back.
+    in_flight: AtomicU64,
+    room: crate::transport::Room,
+}
+
+impl Window {
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn is_full(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) >= frame::WINDOW
+    }
+
+    /// Counts a message on its way. Checked against the window before the
+    /// message is encoded, and counted after: senders racing past a check
+    /// overshoot the window by at most one message each, and no encoding is
+    /// wasted on a full port.
+    fn sent(&self, bytes: u64) {
+        self.in_flight.fetch_add(bytes, Ordering::AcqRel);
+    }
+
+    /// Credit from the receiver (or a message that never left): wakes the
+    /// senders waiting for room. More credit than was taken is the other
+    /// side's mistake, and is capped rather than wrapped.
+    fn release(&self, bytes: u64) {
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_sub(bytes))
+            });
+        self.room.notify_all();
+    }
+
+    /// The port has closed, or the connection: waiting senders wake to find
+    /// it so.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.room.notify_all();
+    }
+}
+
 /// The mailbox of a port in another process, as a `SendPort` here sees it.
 struct Import<T> {
     peer: Arc<Peer>,
     id: u64,
     senders: AtomicUsize,
-    closed: Arc<AtomicBool>,
+    window: Arc<Window>,
     _message: PhantomData<fn(T)>,
 }
 
 impl<T: Serialize + Send + 'static> Import<T> {
     fn push_message(&self, message: T) -> Result<(), TrySendError<T>> {
-        if self.closed.load(Ordering::Acquire) || self.peer.is_closed() {
+        if self.window.is_closed() || self.peer.is_closed() {
             return Err(TrySendError::Closed(message));
         }
+        if self.window.is_full() {
+            return Err(TrySendError::Full(message));
+        }
         match self.peer.encode(&message, Body::Message(self.id)) {
-            Ok(encoded) => self
-                .peer
-                .send_encoded(encoded, message)
-                .map_err(TrySendError::Closed),
+            Ok(encoded) => {
+                let cost = encoded.bytes.len() as u64;
+                self.window.sent(cost);
+                self.peer.send_encoded(encoded, message).map_err(|message| {
+                    self.window.release(cost);
+                    TrySendError::Closed(message)
+                })
+            }
             Err(error) => {
                 self.peer
                     .report(RemoteError::new(RemoteErrorKind::Undeliverable, error));
@@ -968,7 +1124,7 @@ impl<T: Serialize + Send + 'static> Inbox<T> for Import<T> {
     }
 
     fn listen(&self) -> Option<RoomListener<'_, T>> {
-        None
+        Some(RoomListener::detached(self.window.room.listen()))
     }
 
     fn schedule(self: Arc<Self>) {}
@@ -989,7 +1145,7 @@ impl<T: Serialize + Send + 'static> Inbox<T> for Import<T> {
     }
 
     fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire) || self.peer.is_closed()
+        self.window.is_closed() || self.peer.is_closed()
     }
 
     fn isolate_id(&self) -> Option<u64> {
