@@ -255,6 +255,8 @@ pub(crate) enum Request {
 const PENDING: usize = 1;
 const KILL_NOW: usize = 2;
 const PAUSED: usize = 4;
+/// The immediate queue has requests: served even with a handler in flight.
+const URGENT: usize = 8;
 
 /// An isolate's control state, allocated on first use.
 pub(crate) struct Controls {
@@ -349,10 +351,15 @@ impl Controls {
             return;
         }
         match priority {
-            Priority::Immediate => state.immediate.push_back(Request::Ping(listener)),
-            Priority::BeforeNextEvent => state.next_event.push_back(Request::Ping(listener)),
+            Priority::Immediate => {
+                state.immediate.push_back(Request::Ping(listener));
+                self.flags.fetch_or(PENDING | URGENT, Ordering::AcqRel);
+            }
+            Priority::BeforeNextEvent => {
+                state.next_event.push_back(Request::Ping(listener));
+                self.flags.fetch_or(PENDING, Ordering::AcqRel);
+            }
         }
-        self.flags.fetch_or(PENDING, Ordering::AcqRel);
     }
 
     pub(crate) fn pause(&self, capability: &Capability) {
@@ -457,6 +464,9 @@ impl Controls {
             let kill = {
                 let mut state = self.lock();
                 let mut kill = take(&mut state.immediate, &mut fired, &mut restart);
+                if state.immediate.is_empty() {
+                    self.flags.fetch_and(!URGENT, Ordering::AcqRel);
+                }
                 if boundary && !kill {
                     kill = take(&mut state.next_event, &mut fired, &mut restart);
                 }
@@ -481,6 +491,15 @@ impl Controls {
         } else {
             Verdict::Go
         }
+    }
+
+    /// Whether `serve(boundary)` would do something now (one atomic load):
+    /// what makes a receive inside the isolate give way. Requests for the
+    /// next message boundary do not count inside an async handler, which
+    /// they wait for (the receive would give way for ever).
+    pub(crate) fn has_work_now(&self, boundary: bool) -> bool {
+        let flags = self.flags.load(Ordering::Acquire);
+        flags & (KILL_NOW | PAUSED | URGENT) != 0 || (boundary && flags & PENDING != 0)
     }
 
     /// Whether the lane has anything for `serve` (one atomic load).

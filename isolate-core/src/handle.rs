@@ -50,6 +50,9 @@ pub(crate) trait Target: Send + Sync + 'static {
     fn group_name(&self) -> &str;
     fn controls(&self) -> &Controls;
     fn existing_controls(&self) -> Option<&Controls>;
+    /// Whether the isolate is an entry (`spawn_fn`, `run`): always between
+    /// messages, as it has no handlers.
+    fn is_entry(&self) -> bool;
     fn wake(self: Arc<Self>);
     fn add_exit_listener(&self, listener: Listener);
 }
@@ -75,6 +78,10 @@ impl<I: Isolate> Target for Cell<I> {
         Cell::existing_controls(self)
     }
 
+    fn is_entry(&self) -> bool {
+        I::__HAS_ENTRY
+    }
+
     fn wake(self: Arc<Self>) {
         self.wake_for_control();
     }
@@ -92,23 +99,76 @@ thread_local! {
         const { std::cell::Cell::new(None) };
 }
 
+thread_local! {
+    /// Messages the current run's receive ports have handed out.
+    static TAKEN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 /// Makes the isolate behind `target` the current one for the length of a
 /// run: until the returned guard drops, even on unwind.
 ///
 /// `target` must point into an `Arc` that stays alive for the guard's life
 /// (the run's own `self: Arc<Self>`).
 pub(crate) fn enter(target: *const dyn Target) -> impl Drop {
-    struct Leave(Option<*const dyn Target>);
+    struct Leave(Option<*const dyn Target>, u32);
     impl Drop for Leave {
         fn drop(&mut self) {
             let _ = CURRENT.try_with(|current| current.set(self.0));
+            let _ = TAKEN.try_with(|taken| taken.set(self.1));
         }
     }
     let previous = CURRENT
         .try_with(|current| current.replace(Some(target)))
         .ok()
         .flatten();
-    Leave(previous)
+    let taken = TAKEN.try_with(|taken| taken.replace(0)).unwrap_or(0);
+    Leave(previous, taken)
+}
+
+/// Messages a run may take from receive ports before it gives way, as an
+/// `#[isolate]` run handles at most this many before it yields its worker.
+const RECEIVE_BUDGET: u32 = 128;
+
+/// Whether a receive port polled with `waker` must give way before it
+/// hands out a message: `true` when the poll comes from the current
+/// isolate's own run (its waker is the isolate's) and the isolate's control
+/// lane has work it can serve now (a kill, a pause, a ping; inside an
+/// async handler, only those of `Priority::Immediate` and pauses), or the
+/// run has taken its budget of messages. The caller then wakes `waker` and returns `Pending`, so
+/// that the run returns to its loop, which serves the controls first and
+/// then polls again.
+///
+/// This is what makes "a control reaches an isolate at its next `.await`"
+/// true of an entry that loops on `recv_async` over a full queue, which
+/// would otherwise never return to the loop. A poll under another waker (a
+/// nested executor, a combinator's own waker) never gives way: its
+/// `Pending` would not reach the run, and the caller would spin.
+pub(crate) fn receive_must_yield(waker: &std::task::Waker) -> bool {
+    let Some(target) = CURRENT.try_with(std::cell::Cell::get).ok().flatten() else {
+        return false;
+    };
+    // The isolate's waker is `Waker::from` its `Arc<Cell<_>>`, whose data
+    // pointer is the cell, the address `target` holds.
+    if !std::ptr::eq(waker.data(), target as *const ()) {
+        return false;
+    }
+    if TAKEN.try_with(std::cell::Cell::get).unwrap_or(0) >= RECEIVE_BUDGET {
+        return true;
+    }
+    // SAFETY: as in `current`: while `CURRENT` holds the pointer, the run
+    // that set it holds the `Arc` it points into, so the allocation is alive.
+    let target = unsafe { &*target };
+    // An entry is always at a message boundary; an `#[isolate]`'s receive
+    // runs inside an async handler, which requests for the next boundary
+    // wait for.
+    target
+        .existing_controls()
+        .is_some_and(|controls| controls.has_work_now(target.is_entry()))
+}
+
+/// Counts a message a receive port handed out in the current run.
+pub(crate) fn took_message() {
+    let _ = TAKEN.try_with(|taken| taken.set(taken.get().saturating_add(1)));
 }
 
 /// The id of the isolate whose run this thread is in, if one is: what
@@ -192,6 +252,13 @@ impl IsolateHandle {
     /// with [`ReplyError::Dropped`](crate::ReplyError::Dropped), the exit
     /// listeners are told, and the isolate's ports close. Killing an ended
     /// isolate does nothing.
+    ///
+    /// A receive from one of the isolate's own [`ReceivePort`]s is such an
+    /// `.await` even when a message is waiting: an entry that loops on
+    /// `recv_async` is stopped before it takes the next message, whatever
+    /// is still queued.
+    ///
+    /// [`ReceivePort`]: crate::ReceivePort
     ///
     /// # Examples
     ///

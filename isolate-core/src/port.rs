@@ -757,7 +757,16 @@ impl<T: Send + 'static> ReceivePort<T> {
 
     /// The next message if there is one; otherwise registers `cx`'s waker
     /// and looks once more, so that a send between the two is not missed.
+    ///
+    /// Inside an isolate, a kill, pause or ping for it (or a run that has
+    /// taken its budget of messages) comes first: the poll wakes the
+    /// isolate and returns `Pending`, so that its run serves the controls
+    /// before the next message is handed out.
     fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        if crate::handle::receive_must_yield(cx.waker()) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         let step = match self.step() {
             Step::Wait => {
                 self.link.waker.register(cx.waker());
@@ -766,7 +775,10 @@ impl<T: Send + 'static> ReceivePort<T> {
             step => step,
         };
         match step {
-            Step::Message(message) => Poll::Ready(Ok(message)),
+            Step::Message(message) => {
+                crate::handle::took_message();
+                Poll::Ready(Ok(message))
+            }
             Step::Disconnected => Poll::Ready(Err(RecvError::Disconnected)),
             Step::Wait => Poll::Pending,
         }
