@@ -138,8 +138,9 @@ impl<T> std::error::Error for SendError<T> {}
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TrySendError<T> {
-    /// The isolate's mailbox is bounded and full: try later, or wait for
-    /// room with [`send`](crate::SendPort::send) or
+    /// The isolate's mailbox is bounded and full, or the port leads to
+    /// another process and its flow-control window is full: try later, or
+    /// wait for room with [`send`](crate::SendPort::send) or
     /// [`send_async`](crate::SendPort::send_async).
     Full(T),
     /// The receiving isolate has ended, or its
@@ -196,8 +197,9 @@ impl<T> fmt::Display for TrySendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrySendError::Full(_) => f.write_str(
-                "the isolate's bounded mailbox is full: try again later, or wait for room \
-                 with `send` or `send_async`; the message is returned in the error",
+                "the isolate's bounded mailbox (or the port's flow-control window) is full: \
+                 try again later, or wait for room with `send` or `send_async`; the message \
+                 is returned in the error",
             ),
             TrySendError::Closed(_) => f.write_str(CLOSED),
             TrySendError::Undeliverable(_) => f.write_str(UNDELIVERABLE),

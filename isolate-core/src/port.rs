@@ -31,7 +31,8 @@ use crate::scheduler::worker;
 /// returns the message in a [`SendError`] (Dart drops it silently).
 ///
 /// Sending waits only for an isolate spawned with a bounded mailbox
-/// ([`SpawnOptions::bounded`](crate::SpawnOptions::bounded)) that is full:
+/// ([`SpawnOptions::bounded`](crate::SpawnOptions::bounded)) that is full,
+/// or for a port into another process whose flow-control window is full:
 /// [`send`](SendPort::send) then waits for room on a plain thread,
 /// [`send_async`](SendPort::send_async) waits without blocking, and
 /// [`try_send`](SendPort::try_send) gives the message back at once. To an
@@ -354,10 +355,10 @@ impl<T: Send + 'static> SendPort<T> {
             Err(error) => return Attempt::Failed(refusal(error)),
         };
         let Target::Isolate(inbox) = &self.target else {
-            unreachable!("only a bounded mailbox is ever full")
+            unreachable!("only an isolate's mailbox or a proxy is ever full")
         };
         let Some(room) = inbox.listen() else {
-            unreachable!("only a bounded mailbox is ever full")
+            unreachable!("only an isolate's mailbox or a proxy is ever full")
         };
         match self.try_send(message) {
             Ok(()) => Attempt::Sent,
@@ -416,7 +417,7 @@ impl<T: Send + 'static> SendPort<T> {
             Ok(()) | Err(_) => return reply,
         };
         let Target::Isolate(inbox) = &self.target else {
-            unreachable!("only a bounded mailbox is ever full")
+            unreachable!("only an isolate's mailbox or a proxy is ever full")
         };
         // A reply dropped before its request went in hands the send to the
         // mailbox's own group.

@@ -16,7 +16,7 @@ use isolate_core::process::frame::{Frame, FrameReader, Hello, Ids, PROTOCOL_VERS
 use isolate_core::process::{
     self, Mismatch, ProcessExit, ProcessOptions, ServeError, SpawnUriError,
 };
-use isolate_core::{RemoteErrorKind, SpawnOptions};
+use isolate_core::{RecvTimeoutError, RemoteErrorKind, SendTimeoutError, SpawnOptions};
 use serde::{Deserialize, Serialize};
 
 const MODE: &str = "ISOLATE_TEST_CHILD";
@@ -360,6 +360,31 @@ fn child() {
             );
         }
         "deaf" => deaf(),
+        "same_id_twice" => same_id_twice(),
+        "credit_liar" => credit_liar(),
+        "two_of_a_closed_port" => {
+            let _ = process::serve(
+                |_: &IsolateGroup,
+                 (a, b, report): (SendPort<Vec<u8>>, SendPort<Vec<u8>>, SendPort<String>)| {
+                    std::thread::spawn(move || {
+                        a.send(vec![1]).unwrap();
+                        common::wait_until("the parent's port reads closed", || a.is_closed());
+                        // The other proxy of the same port: its messages are
+                        // dropped, and it must hear that the port closed
+                        // rather than fill its window and wait.
+                        let mut sent = 0;
+                        let outcome = loop {
+                            match b.send_timeout(vec![0; 64 << 10], PATIENCE) {
+                                Ok(()) => sent += 1,
+                                Err(SendTimeoutError::Closed(_)) => break "closed".to_owned(),
+                                Err(other) => break format!("{other:?} after {sent}"),
+                            }
+                        };
+                        report.send(outcome).unwrap();
+                    });
+                },
+            );
+        }
         "job_v2" => {
             let _ = process::serve(|_: &IsolateGroup, job: v2::Job| job.id);
         }
@@ -505,6 +530,78 @@ fn deaf() {
     }
 }
 
+/// Greets and answers as a child whose entry returns a `SendPort<Vec<u8>>`
+/// (its port 1); the parent's initial message is a `SendPort<u64>`,
+/// exported as the parent's port 1.
+fn greet_with_a_port(stream: &UnixStream, reader: &mut FrameReader<&UnixStream>) -> Vec<u8> {
+    let Some(Frame::Hello(hello)) = reader.next_frame().unwrap() else {
+        panic!("no greeting")
+    };
+    let (init_type, port_type) = (hello.init_type.to_owned(), hello.port_type.to_owned());
+    let mut out = Vec::new();
+    Frame::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        max_frame: 1 << 20,
+        init_fingerprint: hello.init_fingerprint,
+        port_fingerprint: hello.port_fingerprint,
+        init_type: &init_type,
+        port_type: &port_type,
+    })
+    .encode(&mut out);
+    let mut stream = stream;
+    stream.write_all(&out).unwrap();
+    assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Init(_))));
+    let mut port = Vec::new();
+    varint(&mut port, 1);
+    port.push(0);
+    varint(&mut port, isolate_core::transport::fingerprint::<Vec<u8>>());
+    out.clear();
+    Frame::Ready(&port).encode(&mut out);
+    stream.write_all(&out).unwrap();
+    port
+}
+
+/// Sends the parent its port 1 a second time, under the same id, in a
+/// message for the parent's port 1 (a `SendPort<SendPort<Vec<u8>>>`).
+fn same_id_twice() {
+    let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
+    let stream = UnixStream::connect(path).unwrap();
+    let mut reader = FrameReader::new(&stream, 1 << 20);
+    let port = greet_with_a_port(&stream, &mut reader);
+    // Once the parent has its proxy (it sends through it), the same id
+    // again.
+    let _ = reader.next_frame();
+    let mut out = Vec::new();
+    Frame::Message {
+        port: 1,
+        body: &port,
+        exports: Ids::NONE,
+    }
+    .encode(&mut out);
+    (&stream).write_all(&out).unwrap();
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Reads nothing, and grants its port all the credit there is, again and
+/// again: a peer that lies to open the window.
+fn credit_liar() {
+    let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
+    let stream = UnixStream::connect(path).unwrap();
+    let mut reader = FrameReader::new(&stream, 1 << 20);
+    greet_with_a_port(&stream, &mut reader);
+    let mut out = Vec::new();
+    Frame::Credit {
+        port: 1,
+        bytes: u64::MAX,
+    }
+    .encode(&mut out);
+    while (&stream).write_all(&out).is_ok() {
+        std::thread::yield_now();
+    }
+}
+
 /// Appends `n` as postcard's variable-length integer.
 fn varint(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
@@ -592,6 +689,75 @@ fn sends_to_a_child_that_reads_nothing_stop_at_the_window() {
         child.exited().wait_timeout(PATIENCE),
         Ok(ProcessExit::Killed)
     );
+}
+
+#[test]
+fn every_proxy_of_a_closed_port_hears_that_it_closed() {
+    let group = IsolateGroup::new();
+    let inbox = ReceivePort::<Vec<u8>>::new();
+    let port = inbox.send_port();
+    drop(inbox);
+    let mut report = ReceivePort::<String>::new();
+    let _child: ProcessIsolate<()> = group
+        .spawn_uri_with(
+            command("two_of_a_closed_port"),
+            (port.clone(), port, report.send_port()),
+            &options(),
+        )
+        .unwrap();
+    assert_eq!(report.recv_timeout(PATIENCE).as_deref(), Ok("closed"));
+}
+
+#[test]
+fn a_port_sent_twice_under_one_id_is_refused() {
+    let group = IsolateGroup::new();
+    let mut second = ReceivePort::<SendPort<Vec<u8>>>::new();
+    let child: ProcessIsolate<SendPort<Vec<u8>>> = group
+        .spawn_uri_with(command("same_id_twice"), second.send_port(), &options())
+        .unwrap();
+    let mut errors = errors_of(&child);
+    child.port().send(vec![1]).unwrap();
+    // (Postcard keeps no error's words: the report says only that the
+    // port did not decode.)
+    let error = errors.recv_timeout(PATIENCE).unwrap();
+    assert!(
+        error
+            .message()
+            .contains("could not decode a `isolate_core::port::SendPort"),
+        "{error}"
+    );
+    assert_eq!(
+        second.recv_timeout(Duration::ZERO),
+        Err(RecvTimeoutError::Timeout)
+    );
+    child.kill(Priority::Immediate);
+}
+
+#[test]
+fn credit_that_a_peer_did_not_earn_does_not_let_the_parent_grow() {
+    use isolate_core::process::frame::WINDOW;
+
+    let group = IsolateGroup::new();
+    let child: ProcessIsolate<SendPort<Vec<u8>>> = group
+        .spawn_uri_with(command("credit_liar"), (), &options())
+        .unwrap();
+    let port = child.port().clone();
+    // The child reads nothing, so the writer's queue fills; past its bound
+    // (four windows) every proxy is full, whatever credit says. Without
+    // that bound, 4,000 sends (250 MiB) went at once.
+    let message = 64 << 10;
+    let mut sent = 0u64;
+    let timeout = Duration::from_secs(2);
+    while port.send_timeout(vec![7; message], timeout).is_ok() {
+        sent += 1;
+        assert!(sent < 1_000, "{sent} messages of 64 KiB queued");
+    }
+    // The bound, plus what the socket's buffers took.
+    assert!(
+        sent * message as u64 <= 5 * WINDOW,
+        "{sent} messages of 64 KiB queued"
+    );
+    child.kill(Priority::Immediate);
 }
 
 #[test]

@@ -55,6 +55,9 @@ pub(crate) enum Event {
 /// Frames on their way to the writer thread.
 enum Out {
     Frame(Vec<u8>),
+    /// A message from one of this side's proxies: counted in
+    /// `Queued::messages` until written.
+    Message(Vec<u8>),
     /// A frame the reader sends in answer to the other side (a pong, a
     /// release): counted in `Peer::control`, so that a peer that sends
     /// without reading cannot grow this process without bound.
@@ -67,6 +70,28 @@ enum Out {
 /// it reads nothing fills it, and the connection is closed as broken
 /// rather than let this process grow.
 const CONTROL_LIMIT: usize = 1 << 20;
+
+/// The most bytes of messages that may wait for the writer, all ports
+/// together, before every proxy of the connection is full. Each port's
+/// window bounds what it sends ahead of the receiver's credit; this bounds
+/// what the other side can make this process hold by not reading its
+/// socket, credit or no credit (a peer that grants credit it has not
+/// earned would otherwise open the windows at will).
+const QUEUED_LIMIT: usize = 4 * frame::WINDOW as usize;
+
+/// What the connection and its writer thread count of the frames queued
+/// and not yet written, and where senders wait for room.
+#[derive(Default)]
+struct Queued {
+    /// Bytes of `Out::Control` frames.
+    control: AtomicUsize,
+    /// Bytes of `Out::Message` frames.
+    messages: AtomicUsize,
+    /// Where the senders of every proxy of the connection wait: woken by
+    /// credit, by the writer falling below [`QUEUED_LIMIT`], and by a port
+    /// or the connection closing.
+    room: crate::transport::Room,
+}
 
 pub(crate) struct Peer {
     role: Role,
@@ -90,8 +115,8 @@ pub(crate) struct Peer {
     errors: Mutex<Vec<SendPort<RemoteError>>>,
     events: flume::Sender<Event>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Bytes of `Out::Control` frames queued and not yet written.
-    control: Arc<AtomicUsize>,
+    /// Shared with the writer thread.
+    queued: Arc<Queued>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -123,7 +148,7 @@ impl Peer {
             errors: Mutex::default(),
             events,
             writer: Mutex::default(),
-            control: Arc::default(),
+            queued: Arc::default(),
         });
         let write_half = stream.try_clone()?;
         let name = match role {
@@ -133,8 +158,8 @@ impl Peer {
         let writer = std::thread::Builder::new()
             .name(format!("{name}-writer"))
             .spawn({
-                let control = peer.control.clone();
-                move || write_loop(write_half, queue, &control)
+                let queued = peer.queued.clone();
+                move || write_loop(write_half, queue, &queued)
             })?;
         *lock(&peer.writer) = Some(writer);
         let reader_peer = peer.clone();
@@ -164,12 +189,12 @@ impl Peer {
     /// [`CONTROL_LIMIT`] bytes of answers unread (the caller then closes
     /// the connection).
     fn send_control(&self, frame: &Frame<'_>) -> bool {
-        if self.control.load(Ordering::Acquire) > CONTROL_LIMIT {
+        if self.queued.control.load(Ordering::Acquire) > CONTROL_LIMIT {
             return false;
         }
         let mut bytes = Vec::new();
         frame.encode(&mut bytes);
-        self.control.fetch_add(bytes.len(), Ordering::AcqRel);
+        self.queued.control.fetch_add(bytes.len(), Ordering::AcqRel);
         !self.is_closed() && self.out.send(Out::Control(bytes)).is_ok()
     }
 
@@ -181,7 +206,7 @@ impl Peer {
     fn send_credit(&self, port: u64, bytes: u64) {
         let mut frame = Vec::new();
         Frame::Credit { port, bytes }.encode(&mut frame);
-        self.control.fetch_add(frame.len(), Ordering::AcqRel);
+        self.queued.control.fetch_add(frame.len(), Ordering::AcqRel);
         if !self.is_closed() {
             // Refused only when the writer has ended with the connection.
             let _ = self.out.send(Out::Control(frame));
@@ -334,13 +359,22 @@ impl Peer {
     /// are released only after the frame that carries them is queued, so a
     /// `Drop` never overtakes the message that names the port.
     pub(crate) fn send_encoded<T>(&self, encoded: Encoded, message: T) -> Result<(), T> {
-        if self.write_frame(encoded.bytes) {
+        let len = encoded.bytes.len();
+        self.queued.messages.fetch_add(len, Ordering::AcqRel);
+        if !self.is_closed() && self.out.send(Out::Message(encoded.bytes)).is_ok() {
             drop(message);
             Ok(())
         } else {
+            self.queued.messages.fetch_sub(len, Ordering::AcqRel);
             self.unexport(&encoded.exported);
             Err(message)
         }
+    }
+
+    /// Whether the writer holds [`QUEUED_LIMIT`] bytes of messages or more:
+    /// then every proxy of the connection is full.
+    fn is_backed_up(&self) -> bool {
+        self.queued.messages.load(Ordering::Acquire) >= QUEUED_LIMIT
     }
 
     /// Releases the exports named by a message that will not be decoded;
@@ -407,6 +441,7 @@ impl Peer {
                 owed: Arc::new(Owed {
                     port: id,
                     bytes: AtomicU64::new(0),
+                    told_closed: AtomicBool::new(false),
                 }),
             })
         });
@@ -482,7 +517,19 @@ impl Peer {
             ));
         }
         let window = Arc::new(Window::default());
-        lock(&self.imports).insert(wire.id, window.clone());
+        {
+            let mut imports = lock(&self.imports);
+            // Each port is sent under a fresh id: one id twice would give
+            // two proxies one entry, and the first could never be closed.
+            if imports.contains_key(&wire.id) {
+                return Err(format!(
+                    "the other process sent its port {} a second time under the same id \
+                     (a protocol error)",
+                    wire.id
+                ));
+            }
+            imports.insert(wire.id, window.clone());
+        }
         if self.role == Role::Parent {
             self.add_user();
         }
@@ -508,6 +555,7 @@ impl Peer {
         for window in imports.values() {
             window.close();
         }
+        self.queued.room.notify_all();
         let pings = std::mem::take(&mut *lock(&self.pings));
         // Dropped outside the locks: a port's drop may come back here.
         drop((exports, imports, pings));
@@ -533,11 +581,13 @@ impl Peer {
                     return true;
                 };
                 if entry.is_closed() {
-                    // Quietly, without decoding: the port has closed, and
-                    // the other side has been told.
+                    // Quietly, without decoding: the port has closed. The
+                    // proxy this came through hears so (once), and gets its
+                    // credit back, so that its senders never wait on it.
+                    entry.dropped_closed(self, cost);
                     return self.release(exports) || self.not_reading();
                 }
-                match entry.deliver(self, port, body, cost) {
+                match entry.deliver(self, body, cost) {
                     Ok(Delivered::Kept) => {}
                     Ok(Delivered::Done) => {
                         let used = lock(&self.exports).remove(&port);
@@ -577,12 +627,14 @@ impl Peer {
             Frame::Closed { port } => {
                 if let Some(window) = lock(&self.imports).get(&port) {
                     window.close();
+                    self.queued.room.notify_all();
                 }
             }
             Frame::Credit { port, bytes } => {
                 // Credit for a proxy dropped since is nobody's.
                 if let Some(window) = lock(&self.imports).get(&port) {
                     window.release(bytes);
+                    self.queued.room.notify_all();
                 }
             }
             Frame::Ping(id) => {
@@ -686,7 +738,7 @@ pub(crate) enum ErrorCode {
     Undeliverable = 1,
 }
 
-fn write_loop(stream: UnixStream, queue: flume::Receiver<Out>, control: &AtomicUsize) {
+fn write_loop(stream: UnixStream, queue: flume::Receiver<Out>, queued: &Queued) {
     let mut writer = BufWriter::with_capacity(64 << 10, &stream);
     'serve: while let Ok(first) = queue.recv() {
         let mut next = Some(first);
@@ -701,7 +753,17 @@ fn write_loop(stream: UnixStream, queue: flume::Receiver<Out>, control: &AtomicU
                 }
                 Out::Control(bytes) => {
                     let written = writer.write_all(&bytes);
-                    control.fetch_sub(bytes.len(), Ordering::AcqRel);
+                    queued.control.fetch_sub(bytes.len(), Ordering::AcqRel);
+                    if written.is_err() {
+                        break 'serve;
+                    }
+                }
+                Out::Message(bytes) => {
+                    let written = writer.write_all(&bytes);
+                    let before = queued.messages.fetch_sub(bytes.len(), Ordering::AcqRel);
+                    if before >= QUEUED_LIMIT && before - bytes.len() < QUEUED_LIMIT {
+                        queued.room.notify_all();
+                    }
                     if written.is_err() {
                         break 'serve;
                     }
@@ -804,19 +866,16 @@ enum Undelivered {
 
 trait Export: Send + Sync {
     /// Delivers a message of `cost` bytes (its frame's, for the credit it
-    /// returns) that came for this export, `id`.
-    fn deliver(
-        &self,
-        peer: &Arc<Peer>,
-        id: u64,
-        body: &[u8],
-        cost: u64,
-    ) -> Result<Delivered, Undelivered>;
+    /// returns) that came for this export.
+    fn deliver(&self, peer: &Arc<Peer>, body: &[u8], cost: u64) -> Result<Delivered, Undelivered>;
     fn as_any(&self) -> &dyn Any;
     /// Whether the export's receiver is gone.
     fn is_closed(&self) -> bool {
         false
     }
+
+    /// A message of `cost` bytes came for a closed export and was dropped.
+    fn dropped_closed(&self, _peer: &Peer, _cost: u64) {}
 }
 
 struct ExportedPort<T: Send + 'static> {
@@ -834,6 +893,8 @@ struct Owed {
     /// The export's id, which names its proxy on the other side.
     port: u64,
     bytes: AtomicU64,
+    /// Whether the other side has been told that the port closed.
+    told_closed: AtomicBool,
 }
 
 impl Owed {
@@ -846,6 +907,18 @@ impl Owed {
             if bytes > 0 {
                 peer.send_credit(self.port, bytes);
             }
+        }
+    }
+
+    /// A message of `cost` bytes was dropped because the port's receiver is
+    /// gone: credited, and this export's proxy is told the port closed
+    /// (once). Every export of a port shares its backlog, so each one that
+    /// a message comes through is told in its turn: a proxy that is never
+    /// told would fill its window and wait for credit that cannot come.
+    fn closed(&self, peer: &Peer, cost: u64) {
+        self.took(peer, cost);
+        if !self.told_closed.swap(true, Ordering::AcqRel) {
+            peer.close_export(self.port);
         }
     }
 }
@@ -880,13 +953,11 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
         lock(&self.backlog).closed
     }
 
-    fn deliver(
-        &self,
-        peer: &Arc<Peer>,
-        id: u64,
-        body: &[u8],
-        cost: u64,
-    ) -> Result<Delivered, Undelivered> {
+    fn dropped_closed(&self, peer: &Peer, cost: u64) {
+        self.owed.closed(peer, cost);
+    }
+
+    fn deliver(&self, peer: &Arc<Peer>, body: &[u8], cost: u64) -> Result<Delivered, Undelivered> {
         let message = match peer.decode::<T>(body) {
             Ok(message) => message,
             Err(error) => {
@@ -901,6 +972,7 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
             if backlog.closed {
                 drop(backlog);
                 drop(message);
+                self.owed.closed(peer, cost);
                 return Err(Undelivered::Closed);
             }
             if backlog.draining {
@@ -918,7 +990,7 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
             Err(TrySendError::Closed(message)) => {
                 lock(&self.backlog).closed = true;
                 drop(message);
-                peer.close_export(id);
+                self.owed.closed(peer, cost);
                 Err(Undelivered::Closed)
             }
             Err(TrySendError::Undeliverable(message)) => {
@@ -938,10 +1010,10 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
                     (self.port.clone(), self.backlog.clone(), peer.clone());
                 let spawned = std::thread::Builder::new()
                     .name("isolate-process-backlog".into())
-                    .spawn(move || drain(&port, &backlog, &drainer_peer, id));
+                    .spawn(move || drain(&port, &backlog, &drainer_peer));
                 if spawned.is_err() {
                     // No thread to spare: drain here, stalling the reader.
-                    drain(&self.port, &self.backlog, peer, id);
+                    drain(&self.port, &self.backlog, peer);
                 }
                 Ok(Delivered::Kept)
             }
@@ -955,12 +1027,7 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedPort<T> {
 
 /// Feeds a backlog to its full mailbox, waiting for room, in order; each
 /// message's credit goes back once it is in.
-fn drain<T: Send + 'static>(
-    port: &SendPort<T>,
-    backlog: &Mutex<Backlog<T>>,
-    peer: &Arc<Peer>,
-    id: u64,
-) {
+fn drain<T: Send + 'static>(port: &SendPort<T>, backlog: &Mutex<Backlog<T>>, peer: &Arc<Peer>) {
     loop {
         let (next, cost, owed) = {
             let mut backlog = lock(backlog);
@@ -984,8 +1051,14 @@ fn drain<T: Send + 'static>(
                 backlog.draining = false;
                 std::mem::take(&mut backlog.queue)
             };
-            drop((error, dropped));
-            peer.close_export(id);
+            drop(error);
+            owed.closed(peer, cost);
+            // What waited behind it is dropped too; each proxy it came
+            // through gets its credit and hears that the port closed.
+            for (message, cost, owed) in dropped {
+                drop(message);
+                owed.closed(peer, cost);
+            }
             return;
         }
         owed.took(peer, cost);
@@ -997,13 +1070,7 @@ struct ExportedReply<T> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> Export for ExportedReply<T> {
-    fn deliver(
-        &self,
-        peer: &Arc<Peer>,
-        _id: u64,
-        body: &[u8],
-        _cost: u64,
-    ) -> Result<Delivered, Undelivered> {
+    fn deliver(&self, peer: &Arc<Peer>, body: &[u8], _cost: u64) -> Result<Delivered, Undelivered> {
         // No credit: a reply is one message, and its proxy goes with it.
         let value = match peer.decode::<T>(body) {
             Ok(value) => value,
@@ -1038,12 +1105,14 @@ impl<T: DeserializeOwned + Send + 'static> Export for ExportedReply<T> {
 /// on their way, the port is full: senders wait as for a full bounded
 /// mailbox. So a receiver that reads nothing, or whose bounded mailbox
 /// stays full, holds its senders back instead of growing either process.
+///
+/// Its senders wait in the connection's room (`Queued::room`), which its
+/// credit and its closing wake.
 #[derive(Default)]
 struct Window {
     closed: AtomicBool,
     /// Bytes sent and not yet credited back.
     in_flight: AtomicU64,
-    room: crate::transport::Room,
 }
 
 impl Window {
@@ -1063,23 +1132,22 @@ impl Window {
         self.in_flight.fetch_add(bytes, Ordering::AcqRel);
     }
 
-    /// Credit from the receiver (or a message that never left): wakes the
-    /// senders waiting for room. More credit than was taken is the other
-    /// side's mistake, and is capped rather than wrapped.
+    /// Credit from the receiver (or a message that never left); the
+    /// caller wakes the senders. More credit than was taken is the other
+    /// side's mistake, and is capped rather than wrapped (and the writer's
+    /// own bound, `QUEUED_LIMIT`, still holds).
     fn release(&self, bytes: u64) {
         let _ = self
             .in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 Some(n.saturating_sub(bytes))
             });
-        self.room.notify_all();
     }
 
-    /// The port has closed, or the connection: waiting senders wake to find
-    /// it so.
+    /// The port has closed, or the connection; the caller wakes the
+    /// senders, to find it so.
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        self.room.notify_all();
     }
 }
 
@@ -1097,7 +1165,7 @@ impl<T: Serialize + Send + 'static> Import<T> {
         if self.window.is_closed() || self.peer.is_closed() {
             return Err(TrySendError::Closed(message));
         }
-        if self.window.is_full() {
+        if self.window.is_full() || self.peer.is_backed_up() {
             return Err(TrySendError::Full(message));
         }
         match self.peer.encode(&message, Body::Message(self.id)) {
@@ -1106,6 +1174,7 @@ impl<T: Serialize + Send + 'static> Import<T> {
                 self.window.sent(cost);
                 self.peer.send_encoded(encoded, message).map_err(|message| {
                     self.window.release(cost);
+                    self.peer.queued.room.notify_all();
                     TrySendError::Closed(message)
                 })
             }
@@ -1124,7 +1193,7 @@ impl<T: Serialize + Send + 'static> Inbox<T> for Import<T> {
     }
 
     fn listen(&self) -> Option<RoomListener<'_, T>> {
-        Some(RoomListener::detached(self.window.room.listen()))
+        Some(RoomListener::detached(self.peer.queued.room.listen()))
     }
 
     fn schedule(self: Arc<Self>) {}
