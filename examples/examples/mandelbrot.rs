@@ -32,6 +32,9 @@ fn render_row((view, y): (View, u32)) -> Vec<u8> {
     let scale = 3.2 / f64::from(view.width);
     let ci = (f64::from(y) - f64::from(view.height) / 2.0) * scale;
     for x in 0..view.width {
+        // A row can take a while at high iteration counts: a kill of this
+        // isolate (`Priority::Immediate`) ends it here, at the next pixel.
+        isolate_core::checkpoint();
         let cr = f64::from(x) * scale - 2.2;
         let (mut zr, mut zi, mut n) = (0.0f64, 0.0f64, 0);
         while n < view.max_iterations && zr * zr + zi * zi <= 4.0 {

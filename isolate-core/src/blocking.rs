@@ -53,7 +53,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
-use crate::error::{RemoteError, RemoteErrorKind};
+use crate::error::RemoteError;
 use crate::reply::Reply;
 use crate::run::RunFuture;
 use crate::scheduler::cell::panic_message;
@@ -73,8 +73,8 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// # Errors
 ///
 /// The future resolves to a [`RemoteError`] of kind
-/// [`Panicked`](RemoteErrorKind::Panicked) if `computation` panics, or
-/// [`Stopped`](RemoteErrorKind::Stopped) if no thread could be started for
+/// [`Panicked`](crate::RemoteErrorKind::Panicked) if `computation` panics, or
+/// [`Stopped`](crate::RemoteErrorKind::Stopped) if no thread could be started for
 /// it.
 ///
 /// # Examples
@@ -114,7 +114,7 @@ fn start<R: Sendable>(work: impl FnOnce() -> R + Send + 'static) -> RunFuture<R>
         let result = catch_unwind(AssertUnwindSafe(work)).map_err(|payload| {
             let message = panic_message(&*payload);
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-            RemoteError::new(RemoteErrorKind::Panicked, message)
+            RemoteError::panicked(message)
         });
         reply_to.send(result);
     }));
@@ -138,6 +138,7 @@ struct State {
 
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
+    crate::panic_trace::install();
     POOL.get_or_init(|| Pool {
         state: Mutex::default(),
         work: Condvar::new(),

@@ -55,7 +55,20 @@ pub struct Capability {
 }
 
 impl Capability {
-    pub(crate) fn new() -> Self {
+    /// A fresh capability, unequal to every other (Dart's `Capability()`):
+    /// to pause an isolate with a token made in advance
+    /// ([`IsolateHandle::pause_with`](crate::IsolateHandle::pause_with)), or
+    /// as an unforgeable token of one's own in messages.
+    ///
+    /// ```
+    /// use isolate_core::Capability;
+    ///
+    /// let token = Capability::new();
+    /// assert_eq!(token, token.clone());
+    /// assert_ne!(token, Capability::new());
+    /// ```
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Capability {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
@@ -500,6 +513,11 @@ impl Controls {
     pub(crate) fn has_work_now(&self, boundary: bool) -> bool {
         let flags = self.flags.load(Ordering::Acquire);
         flags & (KILL_NOW | PAUSED | URGENT) != 0 || (boundary && flags & PENDING != 0)
+    }
+
+    /// Whether a kill with [`Priority::Immediate`] is waiting.
+    pub(crate) fn is_killed_now(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & KILL_NOW != 0
     }
 
     /// Whether the lane has anything for `serve` (one atomic load).

@@ -429,6 +429,7 @@ impl std::error::Error for ReplyError {}
 pub struct RemoteError {
     kind: RemoteErrorKind,
     message: String,
+    backtrace: Option<String>,
 }
 
 /// The kind of a [`RemoteError`].
@@ -470,6 +471,17 @@ impl RemoteError {
         RemoteError {
             kind,
             message: message.into(),
+            backtrace: None,
+        }
+    }
+
+    /// A panic's error: its message, and the backtrace of where it
+    /// happened if one was captured (see [`backtrace`](Self::backtrace)).
+    pub(crate) fn panicked(message: String) -> Self {
+        RemoteError {
+            kind: RemoteErrorKind::Panicked,
+            message,
+            backtrace: crate::panic_trace::take(),
         }
     }
 
@@ -481,6 +493,20 @@ impl RemoteError {
     /// The panic message, or a description of the failure.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Where a panic happened, as a backtrace in text (the `stack` of
+    /// Dart's `[error, stack]` pair), when the process asked for
+    /// backtraces: `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) set to
+    /// anything but `0` when its first isolate group starts. `None`
+    /// otherwise, and for every other kind of error.
+    ///
+    /// The backtrace is taken by a panic hook that the runtime installs in
+    /// front of the one in place (which still runs, and still prints). A
+    /// hook set later with `std::panic::set_hook` replaces it: then panics
+    /// carry no backtrace.
+    pub fn backtrace(&self) -> Option<&str> {
+        self.backtrace.as_deref()
     }
 }
 

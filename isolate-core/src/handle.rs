@@ -22,6 +22,19 @@ use crate::sendable::Sendable;
 /// register listeners. A [`SendPort`] grants none of that. Holding a handle
 /// does not keep the isolate alive.
 ///
+/// A handle is [`Sendable`]: it may be given to another isolate, as Dart's
+/// `Isolate` object may. To give less than full control, send a handle
+/// with reduced rights, as Dart's `Isolate(controlPort, pauseCapability:
+/// .., terminateCapability: ..)` does:
+/// [`without_terminate`](Self::without_terminate) cannot kill (nor make
+/// errors fatal or not), [`without_pause`](Self::without_pause) cannot
+/// pause or resume, and [`control_only`](Self::control_only) can only
+/// ping, ask about the isolate and listen for its exit and errors. As in
+/// Dart, a request the handle has no right to is ignored; ask
+/// [`can_terminate`](Self::can_terminate) and
+/// [`can_pause`](Self::can_pause) first. Two handles are equal when they
+/// reach the same isolate with the same rights.
+///
 /// # Examples
 ///
 /// ```
@@ -41,7 +54,29 @@ use crate::sendable::Sendable;
 #[derive(Clone)]
 pub struct IsolateHandle {
     target: Arc<dyn Target>,
+    rights: Rights,
 }
+
+/// What a handle may do beyond pinging and listening.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Rights {
+    terminate: bool,
+    pause: bool,
+}
+
+impl Rights {
+    const ALL: Rights = Rights {
+        terminate: true,
+        pause: true,
+    };
+}
+
+// SAFETY: a handle reaches its isolate only through control requests (the
+// isolate's `Controls`, synchronized and owned by this crate, and its
+// scheduling state); no value of the isolate's, nor any user state, is
+// reachable through it. Like a `SendPort`, it is a capability, not shared
+// data.
+unsafe impl Sendable for IsolateHandle {}
 
 /// What a handle needs of an isolate, with its type erased.
 pub(crate) trait Target: Send + Sync + 'static {
@@ -50,9 +85,6 @@ pub(crate) trait Target: Send + Sync + 'static {
     fn group_name(&self) -> &str;
     fn controls(&self) -> &Controls;
     fn existing_controls(&self) -> Option<&Controls>;
-    /// Whether the isolate is an entry (`spawn_fn`, `run`): always between
-    /// messages, as it has no handlers.
-    fn is_entry(&self) -> bool;
     fn wake(self: Arc<Self>);
     fn add_exit_listener(&self, listener: Listener);
 }
@@ -78,10 +110,6 @@ impl<I: Isolate> Target for Cell<I> {
         Cell::existing_controls(self)
     }
 
-    fn is_entry(&self) -> bool {
-        I::__HAS_ENTRY
-    }
-
     fn wake(self: Arc<Self>) {
         self.wake_for_control();
     }
@@ -100,8 +128,34 @@ thread_local! {
 }
 
 thread_local! {
-    /// Messages the current run's receive ports have handed out.
+    /// Messages the current run's receive ports have handed out; `YIELDED`
+    /// once a receive has given way in this run.
     static TAKEN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Whether the run is polling an async handler (not at a message
+    /// boundary), as `run_core` says.
+    static IN_HANDLER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// [`TAKEN`] after a receive gave way: no receive gives way again in the
+/// same run.
+const YIELDED: u32 = u32::MAX;
+
+/// Runs `poll` (an async handler's poll) marked as inside a handler, so
+/// that a receive inside it knows that requests for the next message
+/// boundary wait.
+pub(crate) fn polling_handler<R>(poll: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = IN_HANDLER.try_with(|flag| flag.set(self.0));
+        }
+    }
+    let _restore = Restore(
+        IN_HANDLER
+            .try_with(|flag| flag.replace(true))
+            .unwrap_or(false),
+    );
+    poll()
 }
 
 /// Makes the isolate behind `target` the current one for the length of a
@@ -110,11 +164,12 @@ thread_local! {
 /// `target` must point into an `Arc` that stays alive for the guard's life
 /// (the run's own `self: Arc<Self>`).
 pub(crate) fn enter(target: *const dyn Target) -> impl Drop {
-    struct Leave(Option<*const dyn Target>, u32);
+    struct Leave(Option<*const dyn Target>, u32, bool);
     impl Drop for Leave {
         fn drop(&mut self) {
             let _ = CURRENT.try_with(|current| current.set(self.0));
             let _ = TAKEN.try_with(|taken| taken.set(self.1));
+            let _ = IN_HANDLER.try_with(|flag| flag.set(self.2));
         }
     }
     let previous = CURRENT
@@ -122,7 +177,10 @@ pub(crate) fn enter(target: *const dyn Target) -> impl Drop {
         .ok()
         .flatten();
     let taken = TAKEN.try_with(|taken| taken.replace(0)).unwrap_or(0);
-    Leave(previous, taken)
+    let in_handler = IN_HANDLER
+        .try_with(|flag| flag.replace(false))
+        .unwrap_or(false);
+    Leave(previous, taken, in_handler)
 }
 
 /// Messages a run may take from receive ports before it gives way, as an
@@ -142,7 +200,10 @@ const RECEIVE_BUDGET: u32 = 128;
 /// true of an entry that loops on `recv_async` over a full queue, which
 /// would otherwise never return to the loop. A poll under another waker (a
 /// nested executor, a combinator's own waker) never gives way: its
-/// `Pending` would not reach the run, and the caller would spin.
+/// `Pending` would not reach the run, and the caller would spin. A receive
+/// gives way at most once per run: a loop that polls without returning to
+/// the run (a `select!` with a `default` branch) then goes on receiving,
+/// instead of finding every receive `Pending` until its run ends.
 pub(crate) fn receive_must_yield(waker: &std::task::Waker) -> bool {
     let Some(target) = CURRENT.try_with(std::cell::Cell::get).ok().flatten() else {
         return false;
@@ -152,23 +213,83 @@ pub(crate) fn receive_must_yield(waker: &std::task::Waker) -> bool {
     if !std::ptr::eq(waker.data(), target as *const ()) {
         return false;
     }
-    if TAKEN.try_with(std::cell::Cell::get).unwrap_or(0) >= RECEIVE_BUDGET {
-        return true;
+    let taken = TAKEN.try_with(std::cell::Cell::get).unwrap_or(0);
+    if taken == YIELDED {
+        return false;
     }
     // SAFETY: as in `current`: while `CURRENT` holds the pointer, the run
     // that set it holds the `Arc` it points into, so the allocation is alive.
     let target = unsafe { &*target };
-    // An entry is always at a message boundary; an `#[isolate]`'s receive
-    // runs inside an async handler, which requests for the next boundary
-    // wait for.
-    target
+    // Inside an async handler, requests for the next message boundary wait
+    // for it (giving way for them would spin); an entry's poll, or a
+    // pinned isolate's factory, is at a boundary.
+    let boundary = !IN_HANDLER.try_with(std::cell::Cell::get).unwrap_or(false);
+    let must = taken >= RECEIVE_BUDGET
+        || target
+            .existing_controls()
+            .is_some_and(|controls| controls.has_work_now(boundary));
+    if must {
+        let _ = TAKEN.try_with(|taken| taken.set(YIELDED));
+    }
+    must
+}
+
+/// Ends the current isolate here if it has been killed with
+/// [`Priority::Immediate`]: the cooperative check for a long computation,
+/// which no kill can otherwise interrupt (Rust cannot stop a thread from
+/// outside). Unwinds to the isolate's run loop, as [`exit`](crate::exit)
+/// does, so destructors run; returns at once otherwise, and on a plain
+/// thread. It costs a thread-local read and an atomic load: call it every
+/// few thousand iterations of a hot loop, or once per unit of work.
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::prelude::*;
+///
+/// async fn crunch(started: SendPort<()>) {
+///     let _ = started.send(());
+///     let mut total = 0u64;
+///     for n in 0..u64::MAX {
+///         if n % 4096 == 0 {
+///             isolate_core::checkpoint(); // a kill ends the loop here
+///         }
+///         total = total.wrapping_add(n);
+///     }
+///     println!("{total}");
+/// }
+///
+/// let group = IsolateGroup::new();
+/// let (mut started, mut exits) = (ReceivePort::new(), ReceivePort::new());
+/// let handle = group.spawn_fn(crunch, started.send_port());
+/// handle.add_on_exit_listener(exits.send_port(), ());
+/// started.recv().unwrap(); // it is in its loop, or about to be
+/// handle.kill(Priority::Immediate);
+/// assert_eq!(exits.recv(), Ok(()));
+/// ```
+pub fn checkpoint() {
+    let Some(target) = CURRENT.try_with(std::cell::Cell::get).ok().flatten() else {
+        return;
+    };
+    // SAFETY: as in `current`: while `CURRENT` holds the pointer, the run
+    // that set it holds the `Arc` it points into, so the allocation is alive.
+    let target = unsafe { &*target };
+    if target
         .existing_controls()
-        .is_some_and(|controls| controls.has_work_now(target.is_entry()))
+        .is_some_and(Controls::is_killed_now)
+        && !std::thread::panicking()
+    {
+        crate::scheduler::cell::unwind_exit();
+    }
 }
 
 /// Counts a message a receive port handed out in the current run.
 pub(crate) fn took_message() {
-    let _ = TAKEN.try_with(|taken| taken.set(taken.get().saturating_add(1)));
+    let _ = TAKEN.try_with(|taken| {
+        if taken.get() != YIELDED {
+            taken.set(taken.get() + 1);
+        }
+    });
 }
 
 /// The id of the isolate whose run this thread is in, if one is: what
@@ -213,12 +334,91 @@ pub fn current() -> Option<IsolateHandle> {
         Arc::increment_strong_count(target);
         Arc::from_raw(target)
     };
-    Some(IsolateHandle { target })
+    Some(IsolateHandle {
+        target,
+        rights: Rights::ALL,
+    })
 }
 
 impl IsolateHandle {
     pub(crate) fn new<I: Isolate>(cell: Arc<Cell<I>>) -> Self {
-        IsolateHandle { target: cell }
+        IsolateHandle {
+            target: cell,
+            rights: Rights::ALL,
+        }
+    }
+
+    /// This handle without the right to kill the isolate or to change
+    /// whether its errors are fatal (Dart's handle without a
+    /// `terminateCapability`): [`kill`](Self::kill) and
+    /// [`set_errors_fatal`](Self::set_errors_fatal) through it are ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::prelude::*;
+    ///
+    /// async fn forever(_: ()) { std::future::pending::<()>().await }
+    ///
+    /// let group = IsolateGroup::new();
+    /// let handle = group.spawn_fn(forever, ());
+    /// let watcher = handle.without_terminate();
+    /// assert!(!watcher.can_terminate() && watcher.can_pause());
+    /// assert_ne!(watcher, handle); // same isolate, other rights
+    /// watcher.kill(Priority::Immediate); // ignored
+    /// let mut pongs = ReceivePort::new();
+    /// watcher.ping(pongs.send_port(), "alive", Priority::Immediate);
+    /// assert_eq!(pongs.recv(), Ok("alive"));
+    /// handle.kill(Priority::Immediate);
+    /// ```
+    #[must_use]
+    pub fn without_terminate(&self) -> IsolateHandle {
+        IsolateHandle {
+            target: self.target.clone(),
+            rights: Rights {
+                terminate: false,
+                ..self.rights
+            },
+        }
+    }
+
+    /// This handle without the right to pause or resume the isolate (Dart's
+    /// handle without a `pauseCapability`): [`pause`](Self::pause),
+    /// [`pause_with`](Self::pause_with) and [`resume`](Self::resume)
+    /// through it are ignored.
+    #[must_use]
+    pub fn without_pause(&self) -> IsolateHandle {
+        IsolateHandle {
+            target: self.target.clone(),
+            rights: Rights {
+                pause: false,
+                ..self.rights
+            },
+        }
+    }
+
+    /// This handle with neither right (Dart's `Isolate(controlPort)`): it
+    /// can ping the isolate, ask about it and listen for its exit and
+    /// errors, and nothing more.
+    #[must_use]
+    pub fn control_only(&self) -> IsolateHandle {
+        IsolateHandle {
+            target: self.target.clone(),
+            rights: Rights {
+                terminate: false,
+                pause: false,
+            },
+        }
+    }
+
+    /// Whether this handle may kill the isolate.
+    pub fn can_terminate(&self) -> bool {
+        self.rights.terminate
+    }
+
+    /// Whether this handle may pause and resume the isolate.
+    pub fn can_pause(&self) -> bool {
+        self.rights.pause
     }
 
     /// The isolate's id, unique in the process.
@@ -258,6 +458,17 @@ impl IsolateHandle {
     /// `recv_async` is stopped before it takes the next message, whatever
     /// is still queued.
     ///
+    /// **Killing the current isolate with `Priority::Immediate` does not
+    /// return** (as in Dart): the isolate ends by unwinding from the call to
+    /// its run loop, as [`exit`](crate::exit) does, so destructors run and
+    /// nothing after the call executes. A [`run`](crate::run) computation
+    /// that kills itself so delivers no result: its caller gets "the
+    /// computation ended without a result". With
+    /// `Priority::BeforeNextEvent` the call returns, and the message in hand
+    /// finishes first. (Called while the thread is already unwinding, from a
+    /// destructor, it returns, rather than abort the process.) A long
+    /// computation that must be killable calls [`checkpoint`](crate::checkpoint).
+    ///
     /// [`ReceivePort`]: crate::ReceivePort
     ///
     /// # Examples
@@ -276,7 +487,16 @@ impl IsolateHandle {
     /// assert!(handle.is_finished());
     /// ```
     pub fn kill(&self, priority: Priority) {
+        if !self.rights.terminate {
+            return;
+        }
         self.target.controls().kill(priority);
+        if priority == Priority::Immediate
+            && current_id() == Some(self.target.id())
+            && !std::thread::panicking()
+        {
+            crate::scheduler::cell::unwind_exit();
+        }
         self.target.clone().wake();
     }
 
@@ -294,14 +514,16 @@ impl IsolateHandle {
     /// Pauses the isolate with `capability` (Dart's `pause(capability)`).
     /// Pausing twice with one capability needs one resume.
     pub fn pause_with(&self, capability: &Capability) {
-        self.target.controls().pause(capability);
+        if self.rights.pause {
+            self.target.controls().pause(capability);
+        }
     }
 
     /// Lifts the pause that `capability` holds (Dart's `resume`). The
     /// isolate goes on once no capability holds it paused. A capability that
     /// does not hold it paused does nothing.
     pub fn resume(&self, capability: &Capability) {
-        if self.target.controls().resume(capability) {
+        if self.rights.pause && self.target.controls().resume(capability) {
             self.target.clone().wake();
         }
     }
@@ -320,9 +542,16 @@ impl IsolateHandle {
     }
 
     /// The capability that [`SpawnOptions::paused`](crate::SpawnOptions::paused)
-    /// pauses the isolate with (Dart's `pauseCapability`).
+    /// pauses the isolate with (Dart's `pauseCapability`). Through a handle
+    /// without the pause right it is a fresh capability that holds nothing:
+    /// the right to resume a paused spawn is not given away with the
+    /// handle.
     pub fn pause_capability(&self) -> Capability {
-        self.target.controls().pause_capability.clone()
+        if self.rights.pause {
+            self.target.controls().pause_capability.clone()
+        } else {
+            Capability::new()
+        }
     }
 
     /// Asks the isolate to send `response` to `port`: a liveness probe
@@ -388,18 +617,28 @@ impl IsolateHandle {
     /// next message (Dart's `setErrorsFatal`). Its pending ask, if the failed
     /// message was one, fails either way.
     pub fn set_errors_fatal(&self, fatal: bool) {
-        self.target.controls().set_errors_fatal(fatal);
+        if self.rights.terminate {
+            self.target.controls().set_errors_fatal(fatal);
+        }
     }
 }
 
 impl PartialEq for IsolateHandle {
-    /// Handles are equal when they control the same isolate.
+    /// Handles are equal when they control the same isolate with the same
+    /// rights, as Dart's compare their control port and capabilities.
     fn eq(&self, other: &Self) -> bool {
-        self.id() == other.id()
+        self.id() == other.id() && self.rights == other.rights
     }
 }
 
 impl Eq for IsolateHandle {}
+
+impl std::hash::Hash for IsolateHandle {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+        (self.rights.terminate, self.rights.pause).hash(state);
+    }
+}
 
 impl fmt::Debug for IsolateHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -408,6 +647,8 @@ impl fmt::Debug for IsolateHandle {
             .field("name", &self.name())
             .field("group", &self.group_name())
             .field("finished", &self.is_finished())
+            .field("can_terminate", &self.rights.terminate)
+            .field("can_pause", &self.rights.pause)
             .finish()
     }
 }

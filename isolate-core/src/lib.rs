@@ -131,6 +131,7 @@ mod group;
 mod handle;
 mod introspect;
 mod isolate;
+mod panic_trace;
 mod pinned;
 mod port;
 #[cfg(all(unix, feature = "process"))]
@@ -158,13 +159,15 @@ pub use error::{
     SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 pub use group::{IsolateGroup, IsolateGroupBuilder};
-pub use handle::{IsolateHandle, current};
+pub use handle::{IsolateHandle, checkpoint, current};
 pub use introspect::{GroupStats, IsolateInfo, IsolateState, ShutdownReport};
 pub use isolate::{Handled, Isolate};
 pub use port::{ReceivePort, SendPort};
 pub use registry::{LookupError, Port, RegisterError};
 pub use reply::{Reply, ReplySender};
-pub use run::{RunFuture, RunMany, exit, run, run_async, run_many, run_with, run_with_async};
+pub use run::{
+    RunFuture, RunMany, exit, run, run_async, run_future, run_many, run_with, run_with_async,
+};
 pub use sendable::{Immutable, Sendable};
 pub use shared::Shared;
 pub use supervisor::{Strategy, Supervisor, SupervisorBuilder};

@@ -545,6 +545,26 @@ impl<T: Send + 'static> PartialEq for SendPort<T> {
 
 impl<T: Send + 'static> Eq for SendPort<T> {}
 
+/// Hashes the receiver, so that ports are map keys (as Dart's are): equal
+/// ports, clones or not, hash alike.
+///
+/// # Examples
+///
+/// ```
+/// use std::collections::HashSet;
+/// use isolate_core::ReceivePort;
+///
+/// let (a, b) = (ReceivePort::<u8>::new(), ReceivePort::<u8>::new());
+/// let ports: HashSet<_> = [a.send_port(), a.send_port(), b.send_port()].into();
+/// assert_eq!(ports.len(), 2);
+/// assert!(ports.contains(&a.send_port()));
+/// ```
+impl<T: Send + 'static> std::hash::Hash for SendPort<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
 impl<T: Send + 'static> fmt::Debug for SendPort<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.target {

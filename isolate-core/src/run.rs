@@ -123,6 +123,79 @@ pub fn run_with_async<D: Sendable, R: Sendable>(data: D, computation: fn(D) -> R
     }
 }
 
+/// Runs the async computation `computation(data)` in a new isolate on the
+/// global group (Dart's `Isolate.run(() async { .. })`): the isolate awaits
+/// what `computation` returns, so the computation may sleep, receive from
+/// ports, ask other isolates and await IO, and the result comes back when
+/// it completes. `computation` is a `fn` (an `async fn` is one) and
+/// `data` is `Sendable`, as for [`run_with`]: the future is made inside the
+/// isolate, from `data`, so it can capture nothing of the caller's.
+///
+/// # Errors
+///
+/// As [`run_async`]: a panic while the future is made or polled comes back
+/// as a [`RemoteError`] ([`RemoteErrorKind::Panicked`]), and an isolate
+/// that ends first (killed, or its group gone) as "the computation ended
+/// without a result".
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// async fn slow_double(n: u64) -> u64 {
+///     isolate_core::time::sleep(Duration::from_millis(5)).await;
+///     n * 2
+/// }
+///
+/// let doubled = isolate_core::run_future(21, slow_double).wait()?;
+/// assert_eq!(doubled, 42);
+/// # Ok::<(), isolate_core::RemoteError>(())
+/// ```
+pub fn run_future<D, F, R>(data: D, computation: fn(D) -> F) -> RunFuture<R>
+where
+    D: Sendable,
+    F: Future<Output = R> + Send + 'static,
+    R: Sendable,
+{
+    let (reply_to, reply) = Reply::channel();
+    let future = async move {
+        let outcome = match catch_unwind(AssertUnwindSafe(|| computation(data))) {
+            Ok(future) => Caught(Box::pin(future)).await,
+            Err(payload) => Err(payload),
+        };
+        match outcome {
+            Ok(value) => reply_to.send(Ok(value)),
+            Err(payload) if payload.is::<ExitSignal>() => {
+                drop(reply_to);
+                resume_unwind(payload)
+            }
+            Err(payload) => {
+                reply_to.send(Err(RemoteError::panicked(cell::panic_message(&*payload))))
+            }
+        }
+    };
+    IsolateGroup::global().spawn_future(future, SpawnOptions::default());
+    RunFuture { reply }
+}
+
+/// A future whose panics are caught, poll by poll, as `catch_unwind` does
+/// for a call. Boxed, so that no pin projection (no `unsafe`) is needed.
+struct Caught<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for Caught<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = self.0.as_mut();
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
 /// The result of [`run_async`] or [`run_with_async`], still to come.
 #[must_use = "the computation runs anyway; await this to get its result"]
 #[derive(Debug)]
@@ -355,10 +428,7 @@ fn compute<D, R>(data: D, computation: fn(D) -> R) -> Computed<R> {
     match catch_unwind(AssertUnwindSafe(|| computation(data))) {
         Ok(value) => Computed::Value(Ok(value)),
         Err(payload) if payload.is::<ExitSignal>() => Computed::Exited(payload),
-        Err(payload) => Computed::Value(Err(RemoteError::new(
-            RemoteErrorKind::Panicked,
-            cell::panic_message(&*payload),
-        ))),
+        Err(payload) => Computed::Value(Err(RemoteError::panicked(cell::panic_message(&*payload)))),
     }
 }
 

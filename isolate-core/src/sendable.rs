@@ -305,6 +305,31 @@ tuples!(
     (A, B, C, D, E, F, G, H, I, J, K, L),
 );
 
+macro_rules! fn_pointers {
+    ($(($($arg:ident),*)),* $(,)?) => {$(
+        // SAFETY: a function pointer is code, which never changes and
+        // captures nothing (a closure that captures is not a `fn`); calling
+        // it reaches only its arguments and what any code reaches. Dart
+        // sends top-level functions between isolates the same way.
+        unsafe impl<R: 'static, $($arg: 'static),*> Sendable for fn($($arg),*) -> R {}
+        // SAFETY: as above.
+        unsafe impl<R: 'static, $($arg: 'static),*> Immutable for fn($($arg),*) -> R {}
+    )*};
+}
+
+// Function pointers of up to six arguments, so that a message may carry a
+// callback its sender chose. (A pointer with a borrowed argument,
+// `for<'a> fn(&'a T)`, is another type: pass owned arguments.)
+fn_pointers!(
+    (),
+    (A),
+    (A, B),
+    (A, B, C),
+    (A, B, C, D),
+    (A, B, C, D, E),
+    (A, B, C, D, E, F),
+);
+
 // The runtime's own errors are plain data, so isolates can report them.
 both!(
     crate::error::RecvError,

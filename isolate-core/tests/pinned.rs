@@ -439,3 +439,28 @@ fn a_pinned_state_in_a_deterministic_group_is_dropped_when_the_group_is() {
     drop(group);
     assert_eq!(dropped.recv_timeout(PATIENCE), Ok(built_on));
 }
+
+/// A request for the next message boundary (a ping or a kill of
+/// `Priority::BeforeNextEvent`) waits for a pinned isolate's async handler,
+/// whose receive must go on taking its message meanwhile (it gave way for
+/// ever to the waiting request, and the handler never finished).
+#[test]
+fn a_before_next_event_request_waits_for_a_pinned_async_handler_that_receives() {
+    let group = common::group(2);
+    let mut exits = ReceivePort::new();
+    let (local, handle) = group.spawn_pinned_with(
+        |()| Local::new(None),
+        (),
+        SpawnOptions::new().on_exit(exits.send_port(), "gone"),
+    );
+    let mut value = ReceivePort::new();
+    let answer = local.touch_later(value.send_port());
+    let reply_to: SendPort<u64> = value.recv_timeout(PATIENCE).unwrap();
+    let mut pongs = ReceivePort::new();
+    handle.ping(pongs.send_port(), "pong", Priority::BeforeNextEvent);
+    handle.kill(Priority::BeforeNextEvent);
+    reply_to.send(7).unwrap();
+    assert_eq!(answer.wait_timeout(PATIENCE), Ok(7));
+    assert_eq!(pongs.recv_timeout(PATIENCE), Ok("pong"));
+    assert_eq!(exits.recv_timeout(PATIENCE), Ok("gone"));
+}

@@ -29,7 +29,7 @@ use super::state::{Finish, Phase, State};
 use super::task::Task;
 use super::worker;
 use crate::control::{Controls, LazyControls, Listener, SpawnOptions, Verdict};
-use crate::error::{RemoteError, RemoteErrorKind};
+use crate::error::RemoteError;
 use crate::handle::{IsolateHandle, Target};
 use crate::introspect::{IsolateInfo, IsolateState};
 use crate::isolate::{Handled, Isolate};
@@ -323,7 +323,7 @@ impl<I: Isolate> Cell<I> {
         if payload.is::<ExitSignal>() {
             return true;
         }
-        let error = RemoteError::new(RemoteErrorKind::Panicked, panic_message(&*payload));
+        let error = RemoteError::panicked(panic_message(&*payload));
         // Dropping the payload may itself panic; contain that.
         let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
         let fatal = match self.existing_controls() {
@@ -384,7 +384,7 @@ impl<I: Isolate> Cell<I> {
             panic_message(&*payload)
         );
         let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-        let error = RemoteError::new(RemoteErrorKind::Panicked, message);
+        let error = RemoteError::panicked(message);
         if let Some(controls) = self.existing_controls() {
             controls.report_error(&error);
         }
@@ -458,7 +458,10 @@ impl<I: Isolate> Cell<I> {
             if let Some(future) = unsafe { &mut (*core).future } {
                 let waker = waker.get_or_insert_with(|| Waker::from(self.clone()));
                 let mut cx = Context::from_waker(waker);
-                match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+                let polled = catch_unwind(AssertUnwindSafe(|| {
+                    crate::handle::polling_handler(|| future.as_mut().poll(&mut cx))
+                }));
+                match polled {
                     Ok(Poll::Pending) => return Outcome::Idle,
                     Ok(Poll::Ready(())) => {
                         // SAFETY: as above. Dropped in place, and contained:

@@ -176,6 +176,7 @@ impl Pool {
         driver: Option<std::thread::ThreadId>,
         timers: Timers,
     ) -> Arc<Pool> {
+        crate::panic_trace::install();
         let workers = deques.len();
         Arc::new(Pool {
             name,

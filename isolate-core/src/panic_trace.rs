@@ -1,0 +1,55 @@
+//! Backtraces of panics in isolates, for [`RemoteError::backtrace`]: Dart's
+//! uncaught errors come with their stack, and a Rust user debugging a
+//! panicking handler wants the same.
+//!
+//! By the time the run loop catches a panic, the stack is unwound, so the
+//! backtrace must be taken while the panic is still on it: in a panic
+//! hook. The hook is installed only when the process asked for backtraces
+//! (as std's own printing does), in front of the hook already in place,
+//! which it calls, so the panic is still printed as before.
+//!
+//! [`RemoteError::backtrace`]: crate::RemoteError::backtrace
+
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::cell::RefCell;
+use std::sync::Once;
+
+thread_local! {
+    /// The backtrace of this thread's last panic, until a report takes it.
+    static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs the hook, once per process, if `RUST_LIB_BACKTRACE` or
+/// `RUST_BACKTRACE` asks for backtraces (the first one set decides, and
+/// `0` means no, as for `std::backtrace::Backtrace::capture`).
+pub(crate) fn install() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if !wanted() {
+            return;
+        }
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let backtrace = Backtrace::capture();
+            if backtrace.status() == BacktraceStatus::Captured {
+                let _ = LAST.try_with(|last| *last.borrow_mut() = Some(backtrace.to_string()));
+            }
+            previous(info);
+        }));
+    });
+}
+
+fn wanted() -> bool {
+    let asks = |name| std::env::var_os(name).map(|value| value != "0");
+    asks("RUST_LIB_BACKTRACE")
+        .or_else(|| asks("RUST_BACKTRACE"))
+        .unwrap_or(false)
+}
+
+/// The backtrace of this thread's last panic, if one was taken: called
+/// where the panic is caught, on the thread it happened on.
+pub(crate) fn take() -> Option<String> {
+    LAST.try_with(|last| last.borrow_mut().take())
+        .ok()
+        .flatten()
+}
