@@ -112,9 +112,9 @@ fn start<R: Sendable>(work: impl FnOnce() -> R + Send + 'static) -> RunFuture<R>
     let (reply_to, reply) = Reply::channel();
     pool().submit(Box::new(move || {
         let result = catch_unwind(AssertUnwindSafe(work)).map_err(|payload| {
-            let message = panic_message(&*payload);
+            let error = RemoteError::panicked(panic_message(&*payload));
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-            RemoteError::panicked(message)
+            error
         });
         reply_to.send(result);
     }));

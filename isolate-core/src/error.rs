@@ -425,11 +425,37 @@ impl std::error::Error for ReplyError {}
 /// assert_eq!(error.kind(), RemoteErrorKind::Panicked);
 /// assert_eq!(error.to_string(), "the isolate panicked: no such file");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RemoteError {
     kind: RemoteErrorKind,
     message: String,
     backtrace: Option<String>,
+}
+
+/// Errors are equal when their kind and message are: whether a backtrace
+/// was taken depends on the environment (`RUST_BACKTRACE`), not on what
+/// went wrong.
+impl PartialEq for RemoteError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for RemoteError {}
+
+/// The kind and message; a backtrace is printed by
+/// [`backtrace`](RemoteError::backtrace) on request, not by `unwrap`.
+impl fmt::Debug for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("RemoteError");
+        debug
+            .field("kind", &self.kind)
+            .field("message", &self.message);
+        if self.backtrace.is_some() {
+            debug.field("backtrace", &"(captured)");
+        }
+        debug.finish()
+    }
 }
 
 /// The kind of a [`RemoteError`].
@@ -477,7 +503,12 @@ impl RemoteError {
 
     /// A panic's error: its message, and the backtrace of where it
     /// happened if one was captured (see [`backtrace`](Self::backtrace)).
-    pub(crate) fn panicked(message: String) -> Self {
+    pub(crate) fn panicked(mut message: String) -> Self {
+        // The one misuse of tokio the runtime can see: a tokio resource made
+        // in an isolate of a group that does not run in a tokio context.
+        if message.contains("must be called from the context of a Tokio") {
+            message.push_str(TOKIO_HINT);
+        }
         RemoteError {
             kind: RemoteErrorKind::Panicked,
             message,
@@ -498,8 +529,10 @@ impl RemoteError {
     /// Where a panic happened, as a backtrace in text (the `stack` of
     /// Dart's `[error, stack]` pair), when the process asked for
     /// backtraces: `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) set to
-    /// anything but `0` when its first isolate group starts. `None`
-    /// otherwise, and for every other kind of error.
+    /// anything but `0` when it first starts an isolate group or a
+    /// [`blocking`](crate::blocking()) call. `None` otherwise, for every
+    /// other kind of error, and for a panic in a child process
+    /// (`spawn_uri`), which reaches the parent as text.
     ///
     /// The backtrace is taken by a panic hook that the runtime installs in
     /// front of the one in place (which still runs, and still prints). A
@@ -527,6 +560,11 @@ impl fmt::Display for RemoteError {
 
 impl std::error::Error for RemoteError {}
 
+/// Appended to tokio's "no reactor" panic in an isolate.
+const TOKIO_HINT: &str = " (this isolate's group does not run in a tokio runtime: build it with \
+     `IsolateGroup::builder().tokio()`, or `tokio_handle(handle)`, with isolate-core's `tokio` \
+     feature)";
+
 /// Why [`IsolateGroupBuilder::build`](crate::IsolateGroupBuilder::build)
 /// failed.
 ///
@@ -545,6 +583,9 @@ pub enum BuildError {
     ZeroWorkers,
     /// The operating system refused to start a worker thread.
     Spawn(std::io::Error),
+    /// The tokio runtime that [`tokio`](crate::IsolateGroupBuilder) asked
+    /// the group to start could not be built (with the `tokio` feature).
+    Runtime(std::io::Error),
 }
 
 impl fmt::Display for BuildError {
@@ -557,6 +598,11 @@ impl fmt::Display for BuildError {
                 f,
                 "could not start a worker thread ({error}): lower `workers` or the stack size"
             ),
+            BuildError::Runtime(error) => write!(
+                f,
+                "could not start the group's tokio runtime ({error}): pass one of your own \
+                 with `tokio_handle`"
+            ),
         }
     }
 }
@@ -564,7 +610,7 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            BuildError::Spawn(error) => Some(error),
+            BuildError::Spawn(error) | BuildError::Runtime(error) => Some(error),
             BuildError::ZeroWorkers => None,
         }
     }

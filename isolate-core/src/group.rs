@@ -67,6 +67,11 @@ struct Owner {
     /// A deterministic group's seed and random choices (the seed also
     /// outside the lock, which a drive holds throughout).
     driver: Option<(u64, Mutex<crate::deterministic::Driver>)>,
+    /// The tokio runtime the group started for itself, if it did: its IO
+    /// and time drivers wake the group's isolates. Shut down after the
+    /// workers.
+    #[cfg(feature = "tokio")]
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
 }
 
 impl Owner {
@@ -82,6 +87,12 @@ impl Drop for Owner {
     fn drop(&mut self) {
         let threads = self.take_threads();
         self.pool.shutdown(threads);
+        // In the background: the last handle to a group may go on any
+        // thread, where a runtime's blocking shutdown could panic.
+        #[cfg(feature = "tokio")]
+        if let Some(runtime) = self.runtime.get_mut().ok().and_then(Option::take) {
+            runtime.shutdown_background();
+        }
     }
 }
 
@@ -105,6 +116,18 @@ pub struct IsolateGroupBuilder {
     workers: Option<usize>,
     name: String,
     stack_size: Option<usize>,
+    #[cfg(feature = "tokio")]
+    tokio: Option<Tokio>,
+}
+
+/// Which tokio runtime a group's workers run in the context of.
+#[cfg(feature = "tokio")]
+#[derive(Debug, Clone)]
+enum Tokio {
+    /// One the group starts and owns.
+    Own,
+    /// The user's.
+    Handle(tokio::runtime::Handle),
 }
 
 impl IsolateGroup {
@@ -149,9 +172,82 @@ impl IsolateGroupBuilder {
             Some(n) => n,
             None => default_workers(),
         };
-        let (pool, threads) = Pool::start(Arc::from(self.name), workers, self.stack_size)
+        #[cfg(feature = "tokio")]
+        let (runtime, handle) = match self.tokio {
+            None => (None, None),
+            Some(Tokio::Handle(handle)) => (None, Some(handle)),
+            Some(Tokio::Own) => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name(format!("{}-tokio", self.name))
+                    .enable_all()
+                    .build()
+                    .map_err(BuildError::Runtime)?;
+                let handle = runtime.handle().clone();
+                (Some(runtime), Some(handle))
+            }
+        };
+        #[cfg(not(feature = "tokio"))]
+        let handle = None;
+        let (pool, threads) = Pool::start(Arc::from(self.name), workers, self.stack_size, handle)
             .map_err(BuildError::Spawn)?;
-        Ok(IsolateGroup::from_pool(pool, threads, None))
+        let group = IsolateGroup::from_pool(pool, threads, None);
+        #[cfg(feature = "tokio")]
+        if let Ok(mut slot) = group.owner.runtime.lock() {
+            *slot = runtime;
+        }
+        Ok(group)
+    }
+
+    /// Runs the group's workers inside a tokio runtime that the group
+    /// starts for itself (one thread, which drives its IO and time
+    /// drivers), so that `tokio::net`, `tokio::time` and the crates built on
+    /// them (hyper, axum, reqwest, tonic) work inside async handlers and
+    /// `spawn_fn` entries. A socket's or a timer's wake-up lands in the
+    /// group's scheduler: the isolate that waits is woken, and its state
+    /// never moves while it waits. The runtime is shut down with the group.
+    ///
+    /// Inside an isolate, await tokio's futures; do not call
+    /// `Handle::block_on` or `Runtime::block_on` (they block the worker,
+    /// which the library cannot see), and prefer
+    /// [`blocking`](crate::blocking()) to `tokio::task::spawn_blocking`
+    /// for blocking work. `tokio::spawn` runs a task on the runtime's own
+    /// thread, outside every isolate: it may not touch an isolate's state
+    /// (it cannot: the future must be `Send + 'static`), and it is
+    /// unsupervised. In a deterministic group, use
+    /// [`time`](crate::time), whose clock is the group's: tokio's timers
+    /// run on real time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use isolate_core::prelude::*;
+    ///
+    /// async fn nap(done: SendPort<&'static str>) {
+    ///     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    ///     done.send("rested").unwrap();
+    /// }
+    ///
+    /// let group = IsolateGroup::builder().workers(2).tokio().build()?;
+    /// let mut done = ReceivePort::new();
+    /// group.spawn_fn(nap, done.send_port());
+    /// assert_eq!(done.recv(), Ok("rested"));
+    /// # Ok::<(), isolate_core::BuildError>(())
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn tokio(mut self) -> Self {
+        self.tokio = Some(Tokio::Own);
+        self
+    }
+
+    /// Runs the group's workers inside the context of the tokio runtime
+    /// behind `handle` (see [`tokio`](Self::tokio)): the runtime must
+    /// have its IO and time drivers enabled for the calls that need them,
+    /// and must outlive the group's use of them.
+    #[cfg(feature = "tokio")]
+    pub fn tokio_handle(mut self, handle: tokio::runtime::Handle) -> Self {
+        self.tokio = Some(Tokio::Handle(handle));
+        self
     }
 }
 
@@ -182,6 +278,8 @@ impl IsolateGroup {
             pool,
             threads: Mutex::new(threads),
             driver: driver.map(|driver| (driver.seed(), Mutex::new(driver))),
+            #[cfg(feature = "tokio")]
+            runtime: Mutex::new(None),
         });
         let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&owner) as _;
         let _ = owner.pool.owner.set(weak);
@@ -266,6 +364,8 @@ impl IsolateGroup {
             workers: None,
             name: "isolates".to_owned(),
             stack_size: None,
+            #[cfg(feature = "tokio")]
+            tokio: None,
         }
     }
 

@@ -33,7 +33,9 @@ use crate::sendable::Sendable;
 /// Dart, a request the handle has no right to is ignored; ask
 /// [`can_terminate`](Self::can_terminate) and
 /// [`can_pause`](Self::can_pause) first. Two handles are equal when they
-/// reach the same isolate with the same rights.
+/// reach the same isolate with the same rights. (Rights bound what the
+/// handle does, not what its holder can do otherwise: an isolate of the
+/// same group can still shut the whole group down.)
 ///
 /// # Examples
 ///
@@ -128,17 +130,21 @@ thread_local! {
 }
 
 thread_local! {
-    /// Messages the current run's receive ports have handed out; `YIELDED`
-    /// once a receive has given way in this run.
-    static TAKEN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Messages the current run's receive ports have handed out, and how
+    /// often a receive has given way in it.
+    static TAKEN: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
     /// Whether the run is polling an async handler (not at a message
     /// boundary), as `run_core` says.
     static IN_HANDLER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// [`TAKEN`] after a receive gave way: no receive gives way again in the
-/// same run.
-const YIELDED: u32 = u32::MAX;
+/// How often receives may give way in one run. Each give-way returns
+/// `Pending` to whoever polls; a `select!` over a few ports returns
+/// `Pending` to the run once every branch has, and the run then serves
+/// the controls. A loop that never returns to the run (a `select!` with a
+/// `default` branch) would find every receive `Pending` for ever; past the
+/// limit it goes on receiving instead.
+const GIVE_WAY_LIMIT: u32 = 64;
 
 /// Runs `poll` (an async handler's poll) marked as inside a handler, so
 /// that a receive inside it knows that requests for the next message
@@ -164,7 +170,7 @@ pub(crate) fn polling_handler<R>(poll: impl FnOnce() -> R) -> R {
 /// `target` must point into an `Arc` that stays alive for the guard's life
 /// (the run's own `self: Arc<Self>`).
 pub(crate) fn enter(target: *const dyn Target) -> impl Drop {
-    struct Leave(Option<*const dyn Target>, u32, bool);
+    struct Leave(Option<*const dyn Target>, (u32, u32), bool);
     impl Drop for Leave {
         fn drop(&mut self) {
             let _ = CURRENT.try_with(|current| current.set(self.0));
@@ -176,10 +182,13 @@ pub(crate) fn enter(target: *const dyn Target) -> impl Drop {
         .try_with(|current| current.replace(Some(target)))
         .ok()
         .flatten();
-    let taken = TAKEN.try_with(|taken| taken.replace(0)).unwrap_or(0);
+    let taken = TAKEN
+        .try_with(|taken| taken.replace((0, 0)))
+        .unwrap_or((0, 0));
     let in_handler = IN_HANDLER
         .try_with(|flag| flag.replace(false))
         .unwrap_or(false);
+    crate::panic_trace::forget();
     Leave(previous, taken, in_handler)
 }
 
@@ -200,10 +209,8 @@ const RECEIVE_BUDGET: u32 = 128;
 /// true of an entry that loops on `recv_async` over a full queue, which
 /// would otherwise never return to the loop. A poll under another waker (a
 /// nested executor, a combinator's own waker) never gives way: its
-/// `Pending` would not reach the run, and the caller would spin. A receive
-/// gives way at most once per run: a loop that polls without returning to
-/// the run (a `select!` with a `default` branch) then goes on receiving,
-/// instead of finding every receive `Pending` until its run ends.
+/// `Pending` would not reach the run, and the caller would spin. Receives
+/// give way at most [`GIVE_WAY_LIMIT`] times per run.
 pub(crate) fn receive_must_yield(waker: &std::task::Waker) -> bool {
     let Some(target) = CURRENT.try_with(std::cell::Cell::get).ok().flatten() else {
         return false;
@@ -213,8 +220,8 @@ pub(crate) fn receive_must_yield(waker: &std::task::Waker) -> bool {
     if !std::ptr::eq(waker.data(), target as *const ()) {
         return false;
     }
-    let taken = TAKEN.try_with(std::cell::Cell::get).unwrap_or(0);
-    if taken == YIELDED {
+    let (taken, gave_way) = TAKEN.try_with(std::cell::Cell::get).unwrap_or((0, 0));
+    if gave_way >= GIVE_WAY_LIMIT {
         return false;
     }
     // SAFETY: as in `current`: while `CURRENT` holds the pointer, the run
@@ -229,7 +236,7 @@ pub(crate) fn receive_must_yield(waker: &std::task::Waker) -> bool {
             .existing_controls()
             .is_some_and(|controls| controls.has_work_now(boundary));
     if must {
-        let _ = TAKEN.try_with(|taken| taken.set(YIELDED));
+        let _ = TAKEN.try_with(|count| count.set((taken, gave_way + 1)));
     }
     must
 }
@@ -285,10 +292,9 @@ pub fn checkpoint() {
 
 /// Counts a message a receive port handed out in the current run.
 pub(crate) fn took_message() {
-    let _ = TAKEN.try_with(|taken| {
-        if taken.get() != YIELDED {
-            taken.set(taken.get() + 1);
-        }
+    let _ = TAKEN.try_with(|count| {
+        let (taken, gave_way) = count.get();
+        count.set((taken.saturating_add(1), gave_way));
     });
 }
 
@@ -466,8 +472,10 @@ impl IsolateHandle {
     /// computation ended without a result". With
     /// `Priority::BeforeNextEvent` the call returns, and the message in hand
     /// finishes first. (Called while the thread is already unwinding, from a
-    /// destructor, it returns, rather than abort the process.) A long
-    /// computation that must be killable calls [`checkpoint`](crate::checkpoint).
+    /// destructor, it returns, rather than abort the process.) So an
+    /// isolate that kills a list of isolates, itself among them, kills
+    /// itself last. A long computation that must be killable calls
+    /// [`checkpoint`](crate::checkpoint).
     ///
     /// [`ReceivePort`]: crate::ReceivePort
     ///

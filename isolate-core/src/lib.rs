@@ -168,7 +168,7 @@ pub use reply::{Reply, ReplySender};
 pub use run::{
     RunFuture, RunMany, exit, run, run_async, run_future, run_many, run_with, run_with_async,
 };
-pub use sendable::{Immutable, Sendable};
+pub use sendable::{AssertSendable, Immutable, Sendable};
 pub use shared::Shared;
 pub use supervisor::{Strategy, Supervisor, SupervisorBuilder};
 pub use timer::Timer;

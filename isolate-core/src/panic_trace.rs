@@ -24,6 +24,11 @@ thread_local! {
 /// `0` means no, as for `std::backtrace::Backtrace::capture`).
 pub(crate) fn install() {
     static ONCE: Once = Once::new();
+    // `take_hook` and `set_hook` panic on a thread that is unwinding (a
+    // group made in a destructor): leave it to the next group then.
+    if std::thread::panicking() {
+        return;
+    }
     ONCE.call_once(|| {
         if !wanted() {
             return;
@@ -52,4 +57,15 @@ pub(crate) fn take() -> Option<String> {
     LAST.try_with(|last| last.borrow_mut().take())
         .ok()
         .flatten()
+}
+
+/// Forgets a backtrace no report took (a panic that the isolate's own code
+/// caught): called as each run starts, so that one isolate's caught panic
+/// is never reported as another's.
+pub(crate) fn forget() {
+    let _ = LAST.try_with(|last| {
+        if let Ok(mut last) = last.try_borrow_mut() {
+            *last = None;
+        }
+    });
 }

@@ -546,7 +546,9 @@ impl<T: Send + 'static> PartialEq for SendPort<T> {
 impl<T: Send + 'static> Eq for SendPort<T> {}
 
 /// Hashes the receiver, so that ports are map keys (as Dart's are): equal
-/// ports, clones or not, hash alike.
+/// ports, clones or not, hash alike. (A port that came from another
+/// process is a proxy made as it arrived: the same remote port received
+/// twice is two proxies, unequal, and two keys.)
 ///
 /// # Examples
 ///

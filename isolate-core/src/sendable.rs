@@ -56,7 +56,9 @@ use crate::shared::Shared;
     note = "shared mutable state (`Rc`, `Cell`, `RefCell`, locks, atomics, `Arc<Mutex<_>>`), borrows, \
             raw pointers and `ReceivePort`s never cross, not even inside a port's messages: move an \
             owned copy, wrap immutable data in `Shared<T>`, or make the mutable state one isolate's \
-            own and send that isolate plain-data messages"
+            own and send that isolate plain-data messages",
+    note = "another crate's owned resource (a socket, a driver's connection) that holds no shared \
+            state can be vouched for: `unsafe {{ AssertSendable::new(value) }}`"
 )]
 pub unsafe trait Sendable: Send + 'static {
     /// Where `#[message]` and `#[isolate]` check each field of the type
@@ -280,6 +282,100 @@ unsafe impl Sendable for std::process::ChildStdin {}
 unsafe impl Sendable for std::process::ChildStdout {}
 // SAFETY: as above.
 unsafe impl Sendable for std::process::ChildStderr {}
+
+// tokio's owned sockets move between isolates like std's: an acceptor hands
+// a connection to the isolate that serves it. Each stays registered with
+// the runtime it was made in, which must outlive it.
+// SAFETY: owned handles with no shared state of their own (their reactor
+// registration is tokio's, synchronized).
+#[cfg(feature = "tokio")]
+unsafe impl Sendable for tokio::net::TcpStream {}
+// SAFETY: as above.
+#[cfg(feature = "tokio")]
+unsafe impl Sendable for tokio::net::TcpListener {}
+// SAFETY: as above.
+#[cfg(feature = "tokio")]
+unsafe impl Sendable for tokio::net::UdpSocket {}
+// SAFETY: as above.
+#[cfg(all(feature = "tokio", unix))]
+unsafe impl Sendable for tokio::net::UnixStream {}
+// SAFETY: as above.
+#[cfg(all(feature = "tokio", unix))]
+unsafe impl Sendable for tokio::net::UnixListener {}
+
+/// A value its owner vouches for as [`Sendable`]: the way to move a foreign
+/// owned type that this crate cannot know (a database driver's connection,
+/// another crate's socket), which the orphan rule keeps you from
+/// implementing `Sendable` for. As `std::panic::AssertUnwindSafe` does for
+/// unwind safety, the wrapper carries the promise, and only an `unsafe`
+/// constructor makes one.
+///
+/// # Examples
+///
+/// ```
+/// use isolate_core::prelude::*;
+/// use isolate_core::AssertSendable;
+///
+/// /// Another crate's connection: owned, no shared state, but not ours to
+/// /// implement `Sendable` for.
+/// struct Connection { open: bool }
+///
+/// async fn serve((connection, done): (AssertSendable<Connection>, SendPort<bool>)) {
+///     let connection = connection.into_inner();
+///     done.send(connection.open).unwrap();
+/// }
+///
+/// let group = IsolateGroup::new();
+/// let mut done = ReceivePort::new();
+/// // SAFETY: a `Connection` owns everything it reaches; no other isolate
+/// // or thread holds a share of it.
+/// let connection = unsafe { AssertSendable::new(Connection { open: true }) };
+/// group.spawn_fn(serve, (connection, done.send_port()));
+/// assert_eq!(done.recv(), Ok(true));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AssertSendable<T>(T);
+
+impl<T: Send + 'static> AssertSendable<T> {
+    /// Wraps `value`, vouching for it.
+    ///
+    /// # Safety
+    ///
+    /// `value` must own what it reaches: no other isolate or thread may
+    /// hold a share of any mutable state inside it (no `Rc`, `Cell`,
+    /// `RefCell`, lock or atomic that something outside the value also
+    /// reaches, no `Arc<Mutex<_>>` clone kept elsewhere, no raw pointer
+    /// into memory another owner uses). An owned OS resource (a socket, a
+    /// file, a connection that is used by one owner at a time) qualifies.
+    /// Anything else breaks the isolation that [`Sendable`] promises, as an
+    /// `unsafe impl Sendable` would.
+    pub unsafe fn new(value: T) -> Self {
+        AssertSendable(value)
+    }
+
+    /// The value, out of the wrapper.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for AssertSendable<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for AssertSendable<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+// SAFETY: the only constructor is `unsafe`, and its caller promises what
+// `Sendable` requires of the value inside.
+unsafe impl<T: Send + 'static> Sendable for AssertSendable<T> {}
 
 macro_rules! tuples {
     ($(($($name:ident),+)),* $(,)?) => {$(

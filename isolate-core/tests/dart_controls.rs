@@ -487,3 +487,62 @@ fn isolate_run_test_of_an_async_computation() {
         .unwrap_err();
     assert_eq!(error.message(), "later");
 }
+
+/// A `select` over two flooded ports returns to the run once both give
+/// way, so a control still gets through (each receive gives way, not just
+/// the first one of the run).
+#[test]
+fn a_select_over_two_flooded_ports_still_lets_a_control_through() {
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    use futures::Stream;
+
+    type Ports = (SendPort<u32>, SendPort<u32>, SendPort<()>);
+
+    async fn two((events, setup): (SendPort<Event>, SendPort<Ports>)) {
+        let mut a = ReceivePort::<u32>::new();
+        let mut b = ReceivePort::<u32>::new();
+        let mut go = ReceivePort::<()>::new();
+        setup
+            .send((a.send_port(), b.send_port(), go.send_port()))
+            .unwrap();
+        go.recv_async().await.unwrap();
+        let me = isolate_core::current().unwrap();
+        loop {
+            let next = std::future::poll_fn(|cx| {
+                if let Poll::Ready(Some(n)) = Pin::new(&mut a).poll_next(cx) {
+                    return Poll::Ready(n);
+                }
+                if let Poll::Ready(Some(n)) = Pin::new(&mut b).poll_next(cx) {
+                    return Poll::Ready(n);
+                }
+                Poll::Pending
+            })
+            .await;
+            if next == 0 {
+                me.kill(Priority::BeforeNextEvent);
+            }
+            events.send(Event::Handled(next)).unwrap();
+        }
+    }
+    let group = common::group(2);
+    for round in 0..ROUNDS / 10 {
+        let mut events = ReceivePort::new();
+        let mut setup = ReceivePort::new();
+        let handle = group.spawn_fn(two, (events.send_port(), setup.send_port()));
+        handle.add_on_exit_listener(events.send_port(), Event::Exited);
+        let (a, b, go) = setup.recv_timeout(PATIENCE).unwrap();
+        a.send(0).unwrap();
+        for n in 1..=QUEUED {
+            a.send(n).unwrap();
+            b.send(1000 + n).unwrap();
+        }
+        go.send(()).unwrap();
+        assert_eq!(
+            until_exit(&mut events),
+            [Event::Handled(0)],
+            "round {round}"
+        );
+    }
+}

@@ -324,7 +324,8 @@ impl<I: Isolate> Cell<I> {
             return true;
         }
         let error = RemoteError::panicked(panic_message(&*payload));
-        // Dropping the payload may itself panic; contain that.
+        // Dropping the payload may itself panic; contain that (the
+        // backtrace was taken above, before it could be replaced).
         let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
         let fatal = match self.existing_controls() {
             Some(controls) => controls.report_error(&error),
@@ -365,6 +366,10 @@ impl<I: Isolate> Cell<I> {
                     }
                     match self.restart_in_place() {
                         Ok(()) => return true,
+                        // The factory was killed (`checkpoint`, a kill of
+                        // itself) or called `exit`: the child ends, it did
+                        // not fail.
+                        Err(payload) if payload.is::<ExitSignal>() => return false,
                         // A factory that panics is this child failing
                         // again: counted towards the intensity, so one that
                         // always panics fails the supervisor, which stops
@@ -383,8 +388,9 @@ impl<I: Isolate> Cell<I> {
             "its supervisor's factory panicked while restarting it: {}",
             panic_message(&*payload)
         );
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        // Before the payload's drop, whose own panic would replace it.
         let error = RemoteError::panicked(message);
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
         if let Some(controls) = self.existing_controls() {
             controls.report_error(&error);
         }
@@ -437,6 +443,9 @@ impl<I: Isolate> Cell<I> {
                         // A sibling's failure restarts this one; if its
                         // factory panics, that is this child's own failure.
                         if let Err(payload) = self.restart_in_place() {
+                            if payload.is::<ExitSignal>() {
+                                return Outcome::Exit;
+                            }
                             self.report_factory_panic(payload);
                             if !self.supervise() {
                                 return Outcome::Exit;

@@ -128,6 +128,29 @@ impl std::fmt::Debug for Pool {
     }
 }
 
+/// A tokio runtime's handle, with the `tokio` feature; nothing without it.
+#[cfg(feature = "tokio")]
+pub(crate) type TokioHandle = tokio::runtime::Handle;
+/// A tokio runtime's handle, with the `tokio` feature; nothing without it.
+#[cfg(not(feature = "tokio"))]
+#[derive(Clone)]
+pub(crate) enum TokioHandle {}
+
+/// Enters `handle`'s runtime context until the guard drops.
+#[cfg(feature = "tokio")]
+fn enter(handle: Option<&TokioHandle>) -> Option<tokio::runtime::EnterGuard<'_>> {
+    handle.map(TokioHandle::enter)
+}
+
+/// Without the `tokio` feature there is no context to enter.
+#[cfg(not(feature = "tokio"))]
+struct NoContext;
+
+#[cfg(not(feature = "tokio"))]
+fn enter(_: Option<&TokioHandle>) -> NoContext {
+    NoContext
+}
+
 /// Ids are unique in the process, not just the group, so that an id names
 /// one isolate in logs and traces whichever group it came from.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -138,6 +161,7 @@ impl Pool {
         name: Arc<str>,
         workers: usize,
         stack_size: Option<usize>,
+        tokio: Option<TokioHandle>,
     ) -> std::io::Result<(Arc<Pool>, Vec<JoinHandle<()>>)> {
         let deques: Vec<Deque<TaskRef>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let parkers: Vec<Parker> = (0..workers).map(|_| Parker::new()).collect();
@@ -149,7 +173,14 @@ impl Pool {
                 builder = builder.stack_size(size);
             }
             let worker_pool = pool.clone();
-            match builder.spawn(move || worker::main(worker_pool, index, deque, parker)) {
+            let tokio = tokio.clone();
+            let main = move || {
+                // The whole life of the worker inside the runtime's context,
+                // so that tokio resources made in a handler find it.
+                let _context = enter(tokio.as_ref());
+                worker::main(worker_pool, index, deque, parker)
+            };
+            match builder.spawn(main) {
                 Ok(handle) => threads.push(handle),
                 Err(error) => {
                     // Leave nothing behind: stop the threads already started.

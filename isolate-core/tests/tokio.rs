@@ -1,0 +1,164 @@
+//! The tokio ecosystem inside isolates (feature `tokio`): a group whose
+//! workers run in a tokio runtime's context, so that tokio's sockets and
+//! timers work in async handlers, and their wake-ups land in the group.
+#![cfg(feature = "tokio")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use common::PATIENCE;
+use isolate_core::prelude::*;
+use isolate_core::{RemoteErrorKind, SpawnOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// An echo server on a plain thread, for `connections` connections.
+fn echo_server(connections: usize) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections) {
+            let mut stream = stream.unwrap();
+            std::thread::spawn(move || {
+                let mut buffer = [0; 64];
+                while let Ok(n @ 1..) = stream.read(&mut buffer) {
+                    if stream.write_all(&buffer[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
+/// A client isolate: each `call` opens a tokio `TcpStream`, inside the
+/// handler, and waits for the echo.
+#[isolate]
+struct Client {
+    server: SocketAddr,
+}
+
+#[isolate]
+impl Client {
+    #[message]
+    async fn call(&mut self, text: String) -> String {
+        let mut stream = tokio::net::TcpStream::connect(self.server).await.unwrap();
+        stream.write_all(text.as_bytes()).await.unwrap();
+        let mut echoed = vec![0; text.len()];
+        stream.read_exact(&mut echoed).await.unwrap();
+        String::from_utf8(echoed).unwrap()
+    }
+
+    #[message]
+    async fn nap(&mut self, millis: u64) -> u64 {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+        millis
+    }
+}
+
+#[test]
+fn a_tokio_socket_works_in_an_async_handler() {
+    let group = IsolateGroup::builder().workers(2).tokio().build().unwrap();
+    let client = group.spawn(Client {
+        server: echo_server(10),
+    });
+    for n in 0..10 {
+        let text = format!("hello {n}");
+        assert_eq!(client.call(text.clone()).wait_timeout(PATIENCE), Ok(text));
+    }
+    assert_eq!(client.nap(5).wait_timeout(PATIENCE), Ok(5));
+}
+
+#[test]
+fn many_isolates_wait_on_tokio_sockets_at_once() {
+    let group = IsolateGroup::builder().workers(2).tokio().build().unwrap();
+    let server = echo_server(100);
+    let clients: Vec<_> = (0..100).map(|_| group.spawn(Client { server })).collect();
+    let replies: Vec<_> = clients
+        .iter()
+        .enumerate()
+        .map(|(n, client)| client.call(format!("{n}")))
+        .collect();
+    for (n, reply) in replies.into_iter().enumerate() {
+        assert_eq!(reply.wait_timeout(PATIENCE), Ok(format!("{n}")));
+    }
+}
+
+#[test]
+fn a_runtime_of_the_users_own_can_be_passed_in() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let group = IsolateGroup::builder()
+        .workers(1)
+        .tokio_handle(runtime.handle().clone())
+        .build()
+        .unwrap();
+    let client = group.spawn(Client {
+        server: echo_server(1),
+    });
+    assert_eq!(
+        client.call("own".into()).wait_timeout(PATIENCE),
+        Ok("own".into())
+    );
+    drop(group);
+}
+
+#[test]
+fn a_tokio_resource_in_a_group_without_tokio_is_an_error_that_says_how() {
+    let group = IsolateGroup::builder().workers(1).build().unwrap();
+    let mut errors = ReceivePort::new();
+    let (client, _) = group.spawn_with(
+        Client {
+            server: echo_server(1),
+        },
+        SpawnOptions::new().on_error(errors.send_port()),
+    );
+    let reply = client.nap(1);
+    let error = errors.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(error.kind(), RemoteErrorKind::Panicked);
+    assert!(error.message().contains(".tokio()"), "{error}");
+    assert!(reply.wait_timeout(PATIENCE).is_err());
+}
+
+/// An acceptor isolate hands each tokio `TcpStream` it accepts to an
+/// isolate of its own: owned sockets move between isolates.
+#[test]
+fn an_acceptor_hands_each_connection_to_an_isolate_of_its_own() {
+    async fn connection(mut stream: tokio::net::TcpStream) {
+        let mut buffer = [0; 64];
+        while let Ok(n @ 1..) = stream.read(&mut buffer).await {
+            if stream.write_all(&buffer[..n]).await.is_err() {
+                break;
+            }
+        }
+    }
+    async fn acceptor(address: SendPort<SocketAddr>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        address.send(listener.local_addr().unwrap()).unwrap();
+        let group = IsolateGroup::current().expect("in an isolate");
+        while let Ok((stream, _)) = listener.accept().await {
+            group.spawn_fn(connection, stream);
+        }
+    }
+    let group = IsolateGroup::builder().workers(2).tokio().build().unwrap();
+    let mut address = ReceivePort::new();
+    group.spawn_fn(acceptor, address.send_port());
+    let address = address.recv_timeout(PATIENCE).unwrap();
+    for n in 0..20 {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let text = format!("connection {n}");
+        stream.write_all(text.as_bytes()).unwrap();
+        let mut back = vec![0; text.len()];
+        stream.read_exact(&mut back).unwrap();
+        assert_eq!(back, text.as_bytes());
+    }
+    // The acceptor and one isolate per connection, each spawned for it.
+    assert!(group.stats().spawned >= 21);
+}
