@@ -261,3 +261,61 @@ fn a_factory_that_panics_on_restart_is_a_failure_the_supervisor_counts() {
     });
     assert!(sibling.ok().wait().is_err());
 }
+
+mod resigning {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use isolate_core::prelude::*;
+
+    pub static BUILT: AtomicU32 = AtomicU32::new(0);
+
+    #[isolate]
+    pub struct Resigning;
+
+    #[isolate]
+    impl Resigning {
+        #[message]
+        pub fn fail(&mut self) {
+            panic!("handler failed");
+        }
+    }
+
+    /// The first build succeeds; the restart's kills the child it builds
+    /// (as a `checkpoint()` in a killed factory would end it).
+    pub fn build() -> Resigning {
+        if BUILT.fetch_add(1, Ordering::SeqCst) > 0 {
+            isolate_core::current()
+                .expect("a restart runs in the child")
+                .kill(Priority::Immediate);
+        }
+        Resigning
+    }
+}
+
+/// A factory that is killed while it restarts its child (or exits) ends
+/// the child; it is not a failure, and the supervisor goes on.
+#[test]
+fn a_factory_killed_while_it_restarts_ends_the_child_without_failing_the_supervisor() {
+    let group = common::group(2);
+    let supervisor = Supervisor::builder(&group)
+        .intensity(3, Duration::from_secs(60))
+        .build();
+    let mut exits = ReceivePort::new();
+    let (child, handle) = supervisor.spawn_with(
+        resigning::build,
+        isolate_core::SpawnOptions::new().on_exit(exits.send_port(), "child ended"),
+    );
+    let mut errors = ReceivePort::new();
+    handle.add_error_listener(errors.send_port());
+    child.fail().unwrap();
+    let first = errors.recv_timeout(PATIENCE).unwrap();
+    assert!(first.message().contains("handler failed"), "{first}");
+    assert_eq!(exits.recv_timeout(PATIENCE), Ok("child ended"));
+    assert!(!supervisor.has_failed());
+    assert_eq!(
+        errors.recv_timeout(Duration::ZERO).map(|error| error.to_string()),
+        Err(isolate_core::RecvTimeoutError::Timeout),
+        "the kill was reported as a failure"
+    );
+    assert_eq!(resigning::BUILT.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
