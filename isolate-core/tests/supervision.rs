@@ -313,9 +313,14 @@ fn a_factory_killed_while_it_restarts_ends_the_child_without_failing_the_supervi
     assert_eq!(exits.recv_timeout(PATIENCE), Ok("child ended"));
     assert!(!supervisor.has_failed());
     assert_eq!(
-        errors.recv_timeout(Duration::ZERO).map(|error| error.to_string()),
+        errors
+            .recv_timeout(Duration::ZERO)
+            .map(|error| error.to_string()),
         Err(isolate_core::RecvTimeoutError::Timeout),
         "the kill was reported as a failure"
     );
-    assert_eq!(resigning::BUILT.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(
+        resigning::BUILT.load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
 }
