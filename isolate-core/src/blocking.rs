@@ -181,6 +181,7 @@ impl Pool {
 
     /// A blocking thread: runs jobs until none comes for `KEEP_ALIVE`.
     fn serve(&self) {
+        crate::panic_trace::mark_blocking_thread();
         let mut state = self.lock();
         loop {
             if let Some(job) = state.queue.pop_front() {

@@ -1,7 +1,9 @@
 //! The errors of the public API. Each `Display` says what happened and what
 //! to do about it; errors that fail to deliver a value give it back.
 
+use std::backtrace::Backtrace;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 const BLOCKING_HINT: &str = "a blocking wait was called on an isolate group's worker or timer thread, \
@@ -429,7 +431,7 @@ impl std::error::Error for ReplyError {}
 pub struct RemoteError {
     kind: RemoteErrorKind,
     message: String,
-    backtrace: Option<String>,
+    backtrace: Option<Arc<Backtrace>>,
 }
 
 /// Errors are equal when their kind and message are: whether a backtrace
@@ -512,7 +514,7 @@ impl RemoteError {
         RemoteError {
             kind: RemoteErrorKind::Panicked,
             message,
-            backtrace: crate::panic_trace::take(),
+            backtrace: crate::panic_trace::take().map(Arc::new),
         }
     }
 
@@ -526,8 +528,9 @@ impl RemoteError {
         &self.message
     }
 
-    /// Where a panic happened, as a backtrace in text (the `stack` of
-    /// Dart's `[error, stack]` pair), when the process asked for
+    /// Where a panic happened (the `stack` of Dart's `[error, stack]`
+    /// pair): print it with `{}`, which looks its symbols up then, not at
+    /// the panic. Present when the process asked for
     /// backtraces: `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) set to
     /// anything but `0` when it first starts an isolate group or a
     /// [`blocking`](crate::blocking()) call. `None` otherwise, for every
@@ -538,7 +541,7 @@ impl RemoteError {
     /// front of the one in place (which still runs, and still prints). A
     /// hook set later with `std::panic::set_hook` replaces it: then panics
     /// carry no backtrace.
-    pub fn backtrace(&self) -> Option<&str> {
+    pub fn backtrace(&self) -> Option<&Backtrace> {
         self.backtrace.as_deref()
     }
 }

@@ -16,7 +16,23 @@ use std::sync::Once;
 
 thread_local! {
     /// The backtrace of this thread's last panic, until a report takes it.
-    static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Unresolved: symbols are looked up only if someone prints it.
+    static LAST: RefCell<Option<Backtrace>> = const { RefCell::new(None) };
+    /// Whether this is a blocking pool's thread, whose panics are reported
+    /// as isolates' are.
+    static BLOCKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as a blocking pool's: its panics' backtraces are kept.
+pub(crate) fn mark_blocking_thread() {
+    let _ = BLOCKING.try_with(|flag| flag.set(true));
+}
+
+/// Whether a panic on this thread is one the runtime reports: in an
+/// isolate's run, or in a blocking call. Others (the user's own threads)
+/// are left to the previous hook alone.
+fn reported_here() -> bool {
+    crate::scheduler::cell::in_isolate() || BLOCKING.try_with(std::cell::Cell::get).unwrap_or(false)
 }
 
 /// Installs the hook, once per process, if `RUST_LIB_BACKTRACE` or
@@ -35,9 +51,15 @@ pub(crate) fn install() {
         }
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let backtrace = Backtrace::capture();
-            if backtrace.status() == BacktraceStatus::Captured {
-                let _ = LAST.try_with(|last| *last.borrow_mut() = Some(backtrace.to_string()));
+            if reported_here() {
+                let backtrace = Backtrace::capture();
+                if backtrace.status() == BacktraceStatus::Captured {
+                    let _ = LAST.try_with(|last| {
+                        if let Ok(mut last) = last.try_borrow_mut() {
+                            *last = Some(backtrace);
+                        }
+                    });
+                }
             }
             previous(info);
         }));
@@ -53,8 +75,8 @@ fn wanted() -> bool {
 
 /// The backtrace of this thread's last panic, if one was taken: called
 /// where the panic is caught, on the thread it happened on.
-pub(crate) fn take() -> Option<String> {
-    LAST.try_with(|last| last.borrow_mut().take())
+pub(crate) fn take() -> Option<Backtrace> {
+    LAST.try_with(|last| last.try_borrow_mut().ok().and_then(|mut last| last.take()))
         .ok()
         .flatten()
 }
