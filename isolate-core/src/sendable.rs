@@ -333,7 +333,12 @@ unsafe impl Sendable for tokio::net::UnixListener {}
 /// group.spawn_fn(serve, (connection, done.send_port()));
 /// assert_eq!(done.recv(), Ok(true));
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// The wrapper gives the value back only by [`into_inner`](Self::into_inner):
+/// it has no `Deref`, `Clone` or `Default`, because each would let safe
+/// code break the promise after it was made (clone the `Arc` inside, or
+/// make a wrapper that nobody vouched for).
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AssertSendable<T>(T);
 
 impl<T: Send + 'static> AssertSendable<T> {
@@ -356,20 +361,6 @@ impl<T: Send + 'static> AssertSendable<T> {
     /// The value, out of the wrapper.
     pub fn into_inner(self) -> T {
         self.0
-    }
-}
-
-impl<T> std::ops::Deref for AssertSendable<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> std::ops::DerefMut for AssertSendable<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
     }
 }
 
