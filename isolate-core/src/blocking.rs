@@ -110,7 +110,14 @@ pub fn blocking_with<D: Sendable, R: Sendable>(data: D, computation: fn(D) -> R)
 /// functions above) for a blocking thread.
 fn start<R: Sendable>(work: impl FnOnce() -> R + Send + 'static) -> RunFuture<R> {
     let (reply_to, reply) = Reply::channel();
+    // The caller's tokio context (an isolate of a group built with
+    // `.tokio()`) goes with the work: the pool is the process's, not the
+    // group's, so its threads have none of their own.
+    #[cfg(feature = "tokio")]
+    let context = tokio::runtime::Handle::try_current().ok();
     pool().submit(Box::new(move || {
+        #[cfg(feature = "tokio")]
+        let _context = context.as_ref().map(tokio::runtime::Handle::enter);
         let result = catch_unwind(AssertUnwindSafe(work)).map_err(|payload| {
             let error = RemoteError::panicked(panic_message(&*payload));
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));

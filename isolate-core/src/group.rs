@@ -165,7 +165,8 @@ impl IsolateGroupBuilder {
     ///
     /// [`BuildError::ZeroWorkers`] for `workers(0)`;
     /// [`BuildError::Spawn`] when the OS refuses a thread (any threads already
-    /// started are stopped and joined first).
+    /// started are stopped and joined first); [`BuildError::Runtime`] when
+    /// the tokio runtime that [`tokio`](Self::tokio) asks for cannot start.
     pub fn build(self) -> Result<IsolateGroup, BuildError> {
         let workers = match self.workers {
             Some(0) => return Err(BuildError::ZeroWorkers),
@@ -189,8 +190,19 @@ impl IsolateGroupBuilder {
         };
         #[cfg(not(feature = "tokio"))]
         let handle = None;
-        let (pool, threads) = Pool::start(Arc::from(self.name), workers, self.stack_size, handle)
-            .map_err(BuildError::Spawn)?;
+        let started = Pool::start(Arc::from(self.name), workers, self.stack_size, handle);
+        let (pool, threads) = match started {
+            Ok(started) => started,
+            Err(error) => {
+                // Not dropped the blocking way: `build` may run inside an
+                // async context, where that panics.
+                #[cfg(feature = "tokio")]
+                if let Some(runtime) = runtime {
+                    runtime.shutdown_background();
+                }
+                return Err(BuildError::Spawn(error));
+            }
+        };
         let group = IsolateGroup::from_pool(pool, threads, None);
         #[cfg(feature = "tokio")]
         if let Ok(mut slot) = group.owner.runtime.lock() {
@@ -214,9 +226,13 @@ impl IsolateGroupBuilder {
     /// for blocking work. `tokio::spawn` runs a task on the runtime's own
     /// thread, outside every isolate: it may not touch an isolate's state
     /// (it cannot: the future must be `Send + 'static`), and it is
-    /// unsupervised. In a deterministic group, use
-    /// [`time`](crate::time), whose clock is the group's: tokio's timers
-    /// run on real time.
+    /// unsupervised. Deterministic groups and the global group
+    /// ([`run`](crate::run)) do not run in tokio's context; in a
+    /// deterministic group, use [`time`](crate::time), whose clock is the
+    /// group's. A [`blocking`](crate::blocking()) call made from the group's
+    /// isolates runs in the same context. A tokio socket stays registered
+    /// with the runtime it was made in: moved to an isolate of another
+    /// group, it fails with IO errors once its group (and runtime) is gone.
     ///
     /// # Examples
     ///
@@ -243,7 +259,10 @@ impl IsolateGroupBuilder {
     /// Runs the group's workers inside the context of the tokio runtime
     /// behind `handle` (see [`tokio`](Self::tokio)): the runtime must
     /// have its IO and time drivers enabled for the calls that need them,
-    /// and must outlive the group's use of them.
+    /// must outlive the group's use of them, and must be driven: a
+    /// multi-thread runtime drives itself, a current-thread one only while
+    /// some thread is in its `block_on` (a `#[tokio::test]` that then
+    /// blocks that thread on an ask waits for ever).
     #[cfg(feature = "tokio")]
     pub fn tokio_handle(mut self, handle: tokio::runtime::Handle) -> Self {
         self.tokio = Some(Tokio::Handle(handle));

@@ -109,6 +109,26 @@ fn a_runtime_of_the_users_own_can_be_passed_in() {
     drop(group);
 }
 
+/// A blocking call from an isolate of a tokio group runs in its context.
+#[test]
+fn a_blocking_call_from_a_tokio_group_runs_in_its_context() {
+    #[isolate]
+    struct Asker;
+
+    #[isolate]
+    impl Asker {
+        #[message]
+        async fn has_context(&self) -> bool {
+            isolate_core::blocking(|| tokio::runtime::Handle::try_current().is_ok())
+                .await
+                .unwrap()
+        }
+    }
+    let group = IsolateGroup::builder().workers(1).tokio().build().unwrap();
+    let asker = group.spawn(Asker);
+    assert_eq!(asker.has_context().wait_timeout(PATIENCE), Ok(true));
+}
+
 #[test]
 fn a_tokio_resource_in_a_group_without_tokio_is_an_error_that_says_how() {
     let group = IsolateGroup::builder().workers(1).build().unwrap();
@@ -141,8 +161,12 @@ fn an_acceptor_hands_each_connection_to_an_isolate_of_its_own() {
     async fn acceptor(address: SendPort<SocketAddr>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         address.send(listener.local_addr().unwrap()).unwrap();
-        let group = IsolateGroup::current().expect("in an isolate");
         while let Ok((stream, _)) = listener.accept().await {
+            // Looked up per connection, not held (which would keep the
+            // group alive for ever).
+            let Some(group) = IsolateGroup::current() else {
+                break;
+            };
             group.spawn_fn(connection, stream);
         }
     }
