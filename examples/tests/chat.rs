@@ -1,6 +1,6 @@
 //! The chat server with real TCP clients on loopback: every member gets
-//! every line, and a client that disconnects mid-message does not take the
-//! server down.
+//! every line, a client that disconnects mid-message does not take the
+//! server down, and a thousand clients cost no thread each.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -58,9 +58,9 @@ impl Client {
     }
 }
 
-#[test]
-fn every_member_hears_every_line_and_a_broken_client_is_harmless() {
-    // The server on a free port; it ends when its stdin closes.
+/// The server on a free port, and where it listens; it ends when its
+/// stdin closes.
+fn start_server() -> (std::process::Child, String) {
     let mut server = Command::new(env!("CARGO"))
         .args([
             "run",
@@ -85,6 +85,22 @@ fn every_member_hears_every_line_and_a_broken_client_is_harmless() {
         .strip_prefix("chat: listening on ")
         .expect("the server says where it listens")
         .to_owned();
+    (server, address)
+}
+
+/// The threads of process `pid`, as Linux counts them.
+fn threads_of(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|count| count.trim().parse().ok())
+        .expect("a thread count")
+}
+
+#[test]
+fn every_member_hears_every_line_and_a_broken_client_is_harmless() {
+    let (mut server, address) = start_server();
 
     let mut alice = Client::join(&address, "alice");
     let mut bob = Client::join(&address, "bob");
@@ -119,6 +135,37 @@ fn every_member_hears_every_line_and_a_broken_client_is_harmless() {
     let late = Client::join(&address, "erin");
     drop(late);
 
+    drop(server.stdin.take());
+    let status = server.wait().unwrap();
+    assert!(status.success(), "the server ended with {status}");
+}
+
+/// A thousand clients connected at once: the server's thread count stays
+/// what it was with one (its workers, the tokio thread, the timer, main),
+/// where a thread per connection would add a thousand.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_thousand_clients_at_once_add_no_thread_each() {
+    let (mut server, address) = start_server();
+    let pid = server.id();
+    let mut first = Client::join(&address, "first");
+    let before = threads_of(pid);
+    let mut clients = Vec::with_capacity(1000);
+    for n in 1..1000 {
+        clients.push(Client::join(&address, &format!("client{n}")));
+    }
+    // Everyone is in: the first member heard each join, in order.
+    first.expect("* client999 joined");
+    let during = threads_of(pid);
+    eprintln!("threads: {before} with one client, {during} with 1,000");
+    assert!(
+        during <= before + 2,
+        "{} threads with 1,000 clients, {before} with one",
+        during
+    );
+    clients.last_mut().unwrap().say("hello, all");
+    first.expect("client999: hello, all");
+    drop(clients);
     drop(server.stdin.take());
     let status = server.wait().unwrap();
     assert!(status.success(), "the server ended with {status}");

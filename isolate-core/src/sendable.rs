@@ -302,6 +302,21 @@ unsafe impl Sendable for tokio::net::UnixStream {}
 // SAFETY: as above.
 #[cfg(all(feature = "tokio", unix))]
 unsafe impl Sendable for tokio::net::UnixListener {}
+// A socket's two halves may live in two isolates, one reading and one
+// writing, as std's `TcpStream::try_clone` allows.
+// SAFETY: each half owns its direction; the socket they share is tokio's,
+// synchronized, and reading and writing it need no coordination.
+#[cfg(feature = "tokio")]
+unsafe impl Sendable for tokio::net::tcp::OwnedReadHalf {}
+// SAFETY: as above.
+#[cfg(feature = "tokio")]
+unsafe impl Sendable for tokio::net::tcp::OwnedWriteHalf {}
+// SAFETY: as above.
+#[cfg(all(feature = "tokio", unix))]
+unsafe impl Sendable for tokio::net::unix::OwnedReadHalf {}
+// SAFETY: as above.
+#[cfg(all(feature = "tokio", unix))]
+unsafe impl Sendable for tokio::net::unix::OwnedWriteHalf {}
 
 /// A value its owner vouches for as [`Sendable`]: the way to move a foreign
 /// owned type that this crate cannot know (a database driver's connection,
