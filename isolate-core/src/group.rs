@@ -166,7 +166,8 @@ impl IsolateGroupBuilder {
     /// [`BuildError::ZeroWorkers`] for `workers(0)`;
     /// [`BuildError::Spawn`] when the OS refuses a thread (any threads already
     /// started are stopped and joined first); [`BuildError::Runtime`] when
-    /// the tokio runtime that [`tokio`](Self::tokio) asks for cannot start.
+    /// the tokio runtime that `tokio()` (feature `tokio`) asks for cannot
+    /// start.
     pub fn build(self) -> Result<IsolateGroup, BuildError> {
         let workers = match self.workers {
             Some(0) => return Err(BuildError::ZeroWorkers),
