@@ -441,25 +441,8 @@ fn rogue(stubborn: bool) {
     let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
     let stream = UnixStream::connect(path).unwrap();
     let mut reader = FrameReader::new(&stream, 1 << 20);
-    let Some(Frame::Hello(hello)) = reader.next_frame().unwrap() else {
-        panic!("no greeting")
-    };
-    let (init_type, port_type) = (hello.init_type.to_owned(), hello.port_type.to_owned());
+    greet(&stream, &mut reader, &[]); // `()`
     let mut out = Vec::new();
-    Frame::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        max_frame: 1 << 20,
-        init_fingerprint: hello.init_fingerprint,
-        port_fingerprint: hello.port_fingerprint,
-        init_type: &init_type,
-        port_type: &port_type,
-    })
-    .encode(&mut out);
-    (&stream).write_all(&out).unwrap();
-    assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Init(_))));
-    out.clear();
-    Frame::Ready(&[]).encode(&mut out); // `()`
-    (&stream).write_all(&out).unwrap();
     if stubborn {
         loop {
             std::thread::park();
@@ -500,40 +483,15 @@ fn deaf() {
     let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
     let stream = UnixStream::connect(path).unwrap();
     let mut reader = FrameReader::new(&stream, 1 << 20);
-    let Some(Frame::Hello(hello)) = reader.next_frame().unwrap() else {
-        panic!("no greeting")
-    };
-    let (init_type, port_type) = (hello.init_type.to_owned(), hello.port_type.to_owned());
-    let mut out = Vec::new();
-    Frame::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        max_frame: 1 << 20,
-        init_fingerprint: hello.init_fingerprint,
-        port_fingerprint: hello.port_fingerprint,
-        init_type: &init_type,
-        port_type: &port_type,
-    })
-    .encode(&mut out);
-    (&stream).write_all(&out).unwrap();
-    assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Init(_))));
-    // The port as postcard writes it: its id and type hash as varints,
-    // around `home: false`.
-    let mut body = Vec::new();
-    varint(&mut body, 1);
-    body.push(0);
-    varint(&mut body, isolate_core::transport::fingerprint::<Vec<u8>>());
-    out.clear();
-    Frame::Ready(&body).encode(&mut out);
-    (&stream).write_all(&out).unwrap();
+    greet(&stream, &mut reader, &port_one());
     loop {
         std::thread::park();
     }
 }
 
-/// Greets and answers as a child whose entry returns a `SendPort<Vec<u8>>`
-/// (its port 1); the parent's initial message is a `SendPort<u64>`,
-/// exported as the parent's port 1.
-fn greet_with_a_port(stream: &UnixStream, reader: &mut FrameReader<&UnixStream>) -> Vec<u8> {
+/// Greets as a child of the parent's protocol and types, takes the
+/// initial message, and answers `ready`: the entry's result, encoded.
+fn greet(stream: &UnixStream, reader: &mut FrameReader<&UnixStream>, ready: &[u8]) {
     let Some(Frame::Hello(hello)) = reader.next_frame().unwrap() else {
         panic!("no greeting")
     };
@@ -551,13 +509,18 @@ fn greet_with_a_port(stream: &UnixStream, reader: &mut FrameReader<&UnixStream>)
     let mut stream = stream;
     stream.write_all(&out).unwrap();
     assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Init(_))));
+    out.clear();
+    Frame::Ready(ready).encode(&mut out);
+    stream.write_all(&out).unwrap();
+}
+
+/// The child's port 1, a `SendPort<Vec<u8>>`, as postcard writes it: its
+/// id and type hash as varints, around `home: false`.
+fn port_one() -> Vec<u8> {
     let mut port = Vec::new();
     varint(&mut port, 1);
     port.push(0);
     varint(&mut port, isolate_core::transport::fingerprint::<Vec<u8>>());
-    out.clear();
-    Frame::Ready(&port).encode(&mut out);
-    stream.write_all(&out).unwrap();
     port
 }
 
@@ -567,7 +530,8 @@ fn same_id_twice() {
     let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
     let stream = UnixStream::connect(path).unwrap();
     let mut reader = FrameReader::new(&stream, 1 << 20);
-    let port = greet_with_a_port(&stream, &mut reader);
+    let port = port_one();
+    greet(&stream, &mut reader, &port);
     // Once the parent has its proxy (it sends through it), the same id
     // again.
     let _ = reader.next_frame();
@@ -590,7 +554,7 @@ fn credit_liar() {
     let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
     let stream = UnixStream::connect(path).unwrap();
     let mut reader = FrameReader::new(&stream, 1 << 20);
-    greet_with_a_port(&stream, &mut reader);
+    greet(&stream, &mut reader, &port_one());
     let mut out = Vec::new();
     Frame::Credit {
         port: 1,
@@ -618,25 +582,8 @@ fn ping_flood() {
     let path = std::env::var("ISOLATE_CORE_SOCKET").unwrap();
     let stream = UnixStream::connect(path).unwrap();
     let mut reader = FrameReader::new(&stream, 1 << 20);
-    let Some(Frame::Hello(hello)) = reader.next_frame().unwrap() else {
-        panic!("no greeting")
-    };
-    let (init_type, port_type) = (hello.init_type.to_owned(), hello.port_type.to_owned());
+    greet(&stream, &mut reader, &[]); // `()`
     let mut out = Vec::new();
-    Frame::Hello(Hello {
-        version: PROTOCOL_VERSION,
-        max_frame: 1 << 20,
-        init_fingerprint: hello.init_fingerprint,
-        port_fingerprint: hello.port_fingerprint,
-        init_type: &init_type,
-        port_type: &port_type,
-    })
-    .encode(&mut out);
-    (&stream).write_all(&out).unwrap();
-    assert!(matches!(reader.next_frame().unwrap(), Some(Frame::Init(_))));
-    out.clear();
-    Frame::Ready(&[]).encode(&mut out); // `()`
-    (&stream).write_all(&out).unwrap();
     // From here on nothing is read. The parent closes the connection once
     // its pongs back up, and the next write fails.
     out.clear();
