@@ -21,7 +21,7 @@ use crate::scheduler::cell::Cell;
 use crate::scheduler::pool::Pool;
 use crate::sendable::Sendable;
 use crate::timer::{Next, Timer};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A timer's first retry when its message meets a full mailbox, and the
 /// longest wait between retries.
@@ -72,6 +72,10 @@ struct Owner {
     /// workers.
     #[cfg(feature = "tokio")]
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    /// The runtime the workers run in the context of (the group's own or
+    /// the user's), for what the group starts on it (`stop_on_signals`).
+    #[cfg(feature = "tokio")]
+    tokio: std::sync::OnceLock<tokio::runtime::Handle>,
 }
 
 impl Owner {
@@ -191,6 +195,8 @@ impl IsolateGroupBuilder {
         };
         #[cfg(not(feature = "tokio"))]
         let handle = None;
+        #[cfg(feature = "tokio")]
+        let context = handle.clone();
         let started = Pool::start(Arc::from(self.name), workers, self.stack_size, handle);
         let (pool, threads) = match started {
             Ok(started) => started,
@@ -206,8 +212,13 @@ impl IsolateGroupBuilder {
         };
         let group = IsolateGroup::from_pool(pool, threads, None);
         #[cfg(feature = "tokio")]
-        if let Ok(mut slot) = group.owner.runtime.lock() {
-            *slot = runtime;
+        {
+            if let Ok(mut slot) = group.owner.runtime.lock() {
+                *slot = runtime;
+            }
+            if let Some(context) = context {
+                let _ = group.owner.tokio.set(context);
+            }
         }
         Ok(group)
     }
@@ -300,6 +311,8 @@ impl IsolateGroup {
             driver: driver.map(|driver| (driver.seed(), Mutex::new(driver))),
             #[cfg(feature = "tokio")]
             runtime: Mutex::new(None),
+            #[cfg(feature = "tokio")]
+            tokio: std::sync::OnceLock::new(),
         });
         let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&owner) as _;
         let _ = owner.pool.owner.set(weak);
@@ -751,12 +764,103 @@ impl IsolateGroup {
 
     fn shutdown_within(&self, timeout: Option<Duration>) -> ShutdownReport {
         let threads = self.owner.take_threads();
-        let (still_running, workers_left_running) =
+        let (still_running, workers_left_running, stopped) =
             self.owner.pool.shutdown_within(threads, timeout);
         ShutdownReport {
             still_running,
             workers_left_running,
+            stopped,
         }
+    }
+
+    /// Shuts the group down gracefully: waits up to `grace` for its
+    /// isolates to end by themselves, then shuts down as
+    /// [`shutdown_timeout`](Self::shutdown_timeout) does with what is left
+    /// of `grace` (and at least 100 ms). A server calls it once its isolates have been told to
+    /// finish (a [`StopSignal`](crate::StopSignal) given): connections that
+    /// finish their request in time end on their own, and the report's
+    /// [`stopped`](ShutdownReport::stopped) counts those that did not.
+    ///
+    /// An isolate only ends by itself when its entry returns (a `spawn_fn`
+    /// isolate) or every port to it is gone (an `#[isolate]`): ports held
+    /// outside the group, by `main` say, keep their isolates alive until the
+    /// deadline, so drop them first. Called on a worker thread of the group
+    /// (where waiting would stall it, and the caller keeps the group from
+    /// ever being empty), it does not wait before shutting down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use isolate_core::prelude::*;
+    ///
+    /// async fn quick(_: ()) {}
+    /// async fn forever(_: ()) { std::future::pending::<()>().await }
+    ///
+    /// let group = IsolateGroup::new();
+    /// group.spawn_fn(quick, ());
+    /// let stuck = group.spawn_fn(forever, ());
+    /// let report = group.drain(Duration::from_millis(50));
+    /// assert_eq!(report.stopped, 1, "the one that never ends is stopped at the deadline");
+    /// assert!(stuck.is_finished());
+    /// ```
+    pub fn drain(&self, grace: Duration) -> ShutdownReport {
+        let deadline = Instant::now() + grace;
+        if !crate::scheduler::worker::must_not_block() {
+            self.owner.pool.owned.wait_empty(deadline);
+        }
+        // At least a moment for idle workers to see the shutdown and exit,
+        // or a drain that used its whole grace would report them as stuck.
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.shutdown_within(Some(left.max(Duration::from_millis(100))))
+    }
+
+    /// Gives `stop` on the first Ctrl-C (`SIGINT`) or `SIGTERM` the process
+    /// receives, through the group's tokio runtime (feature `tokio`). The
+    /// signals are registered before this returns, so none is missed after.
+    ///
+    /// Registering takes the signals' default action (ending the process)
+    /// away for as long as the process lives, as tokio's signal handling
+    /// does; so that a shutdown that hangs can still be cut short, a second
+    /// signal after `stop` is given (by a signal or by the program) ends
+    /// the process at once, with the status a shell reports for that
+    /// signal (130 for `SIGINT`, 143 for `SIGTERM`). Off Unix, only Ctrl-C
+    /// is watched.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`](std::io::ErrorKind::Unsupported) for a
+    /// group built without [`tokio`](IsolateGroupBuilder::tokio) or
+    /// [`tokio_handle`](IsolateGroupBuilder::tokio_handle); tokio's error
+    /// if the signals cannot be registered.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use isolate_core::prelude::*;
+    /// use isolate_core::StopSignal;
+    ///
+    /// # async fn acceptor(_: StopSignal) {}
+    /// let group = IsolateGroup::builder().tokio().build()?;
+    /// let stop = StopSignal::new();
+    /// group.stop_on_signals(&stop)?;
+    /// group.spawn_fn(acceptor, stop.clone()); // stops accepting on `stop`
+    /// stop.wait()?; // until Ctrl-C or SIGTERM
+    /// let report = group.drain(Duration::from_secs(10));
+    /// eprintln!("{} connections cut at the deadline", report.stopped);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn stop_on_signals(&self, stop: &crate::StopSignal) -> std::io::Result<()> {
+        let Some(runtime) = self.owner.tokio.get() else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "stop_on_signals needs a group that runs in a tokio runtime's context: \
+                 build it with IsolateGroup::builder().tokio()",
+            ));
+        };
+        crate::stop::os::stop_on_signals(runtime, stop)
     }
 
     /// Whether the group has no live isolate.

@@ -67,6 +67,11 @@ pub struct ShutdownReport {
     /// Worker threads not joined because they were still in such a
     /// handler; each exits on its own afterwards.
     pub workers_left_running: Vec<String>,
+    /// Isolates still alive when the shutdown began, which it stopped (the
+    /// others had ended by themselves). After
+    /// [`drain`](crate::IsolateGroup::drain), the ones that did not finish
+    /// within the grace period.
+    pub stopped: usize,
 }
 
 impl ShutdownReport {

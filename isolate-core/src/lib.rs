@@ -142,6 +142,7 @@ mod run;
 mod scheduler;
 mod sendable;
 mod shared;
+pub mod stop;
 mod supervisor;
 mod sync;
 pub mod time;
@@ -170,6 +171,7 @@ pub use run::{
 };
 pub use sendable::{AssertSendable, Immutable, Sendable};
 pub use shared::Shared;
+pub use stop::StopSignal;
 pub use supervisor::{Strategy, Supervisor, SupervisorBuilder};
 pub use timer::Timer;
 

@@ -186,3 +186,44 @@ fn an_acceptor_hands_each_connection_to_an_isolate_of_its_own() {
     // The acceptor and one isolate per connection, each spawned for it.
     assert!(group.stats().spawned >= 21);
 }
+
+#[test]
+fn signals_need_a_group_in_tokios_context() {
+    let stop = isolate_core::StopSignal::new();
+    let error = IsolateGroup::new().stop_on_signals(&stop).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::Unsupported);
+    assert!(error.to_string().contains(".tokio()"), "{error}");
+    assert!(!stop.is_stopped());
+}
+
+/// A drained group waits for the isolates that finish on the stop signal,
+/// and stops only the ones that do not.
+#[test]
+fn a_drain_waits_for_isolates_that_end_on_the_stop_and_stops_the_rest() {
+    use isolate_core::StopSignal;
+
+    async fn finishes_on_stop((stop, done): (StopSignal, SendPort<u32>)) {
+        stop.stopped().await;
+        // Work after the signal, as a connection finishing its request.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _ = done.send(1);
+    }
+    async fn ignores_stop(_: ()) {
+        std::future::pending::<()>().await;
+    }
+
+    let group = IsolateGroup::builder().workers(2).tokio().build().unwrap();
+    let stop = StopSignal::new();
+    let mut done = ReceivePort::new();
+    for _ in 0..10 {
+        group.spawn_fn(finishes_on_stop, (stop.clone(), done.send_port()));
+    }
+    let stuck = group.spawn_fn(ignores_stop, ());
+    stop.stop();
+    let report = group.drain(Duration::from_secs(2));
+    assert_eq!(report.stopped, 1, "{report:?}");
+    assert!(report.is_clean(), "{report:?}");
+    assert!(stuck.is_finished());
+    let finished: u32 = (0..10).map(|_| done.recv_timeout(PATIENCE).unwrap()).sum();
+    assert_eq!(finished, 10);
+}

@@ -1,3 +1,4 @@
-//! HTTP in isolates: the tests of a crate built on tokio (hyper) inside
-//! async handlers. The HTTP examples of issue 18 (`http_counter`,
-//! `crawl`) will live here, away from the light build of the others.
+//! The examples that need an HTTP stack (hyper), in a package of their
+//! own so that `cargo run --example tour` does not build it:
+//! `http_counter` (a server, an isolate per connection, a graceful stop),
+//! and the test of hyper's client inside an async handler.

@@ -19,6 +19,8 @@ const SHRINK_ABOVE: usize = 1024;
 
 pub(crate) struct Owned {
     shards: Box<[Mutex<Shard>]>,
+    /// Notified when a removal leaves a shard empty, for `wait_empty`.
+    emptied: event_listener::Event,
 }
 
 #[derive(Default)]
@@ -60,6 +62,7 @@ impl Owned {
         let shards = (workers * 4).next_power_of_two();
         Owned {
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
+            emptied: event_listener::Event::new(),
         }
     }
 
@@ -93,9 +96,10 @@ impl Owned {
         if key == UNREGISTERED {
             return;
         }
-        let removed = {
+        let (removed, emptied) = {
             let mut shard = lock(&self.shards[key.shard as usize]);
             let removed = shard.tasks.try_remove(key.slot as usize);
+            let emptied = shard.tasks.is_empty();
             // A shard that held many isolates and holds none now gives its
             // storage back: a group that once ran a million isolates would
             // otherwise keep 16 MB of empty slots for good. (A slab cannot
@@ -103,10 +107,34 @@ impl Owned {
             if shard.tasks.is_empty() && shard.tasks.capacity() > SHRINK_ABOVE {
                 shard.tasks = Slab::new();
             }
-            removed
+            (removed, emptied)
         };
         // Dropped outside the lock: this may be the last reference.
         drop(removed);
+        if emptied {
+            // An atomic load when nobody drains.
+            self.emptied.notify(usize::MAX);
+        }
+    }
+
+    /// Blocks until no isolate is registered, or `deadline`. Returns
+    /// whether none is.
+    pub(crate) fn wait_empty(&self, deadline: std::time::Instant) -> bool {
+        use event_listener::Listener;
+        loop {
+            if self.len() == 0 {
+                return true;
+            }
+            // Listened before looking again: a shard emptied in between
+            // notified before the listener existed.
+            let listener = self.emptied.listen();
+            if self.len() == 0 {
+                return true;
+            }
+            if listener.wait_deadline(deadline).is_none() {
+                return self.len() == 0;
+            }
+        }
     }
 
     /// Another reference to the isolate registered under `key`, if one is

@@ -329,7 +329,7 @@ impl Pool {
         &self,
         threads: Vec<JoinHandle<()>>,
         timeout: Option<Duration>,
-    ) -> (Vec<IsolateInfo>, Vec<String>) {
+    ) -> (Vec<IsolateInfo>, Vec<String>, usize) {
         self.shutdown.store(true, Ordering::SeqCst);
         self.idle.notify_all();
         // No timer fires into a stopping group; pending ones are dropped.
@@ -381,7 +381,9 @@ impl Pool {
             .collect();
         // A worklist, not recursion: tearing one isolate down can wake the
         // next (its last port dropped), which only lands in the injector.
-        for task in self.owned.close() {
+        let live = self.owned.close();
+        let stopped = live.len();
+        for task in live {
             match task.home() {
                 // A pinned isolate whose worker has not exited (it is still
                 // in a run, past the timeout) goes home: that worker tears
@@ -406,7 +408,7 @@ impl Pool {
             worker::close_home(self, 0);
         }
         self.registry.clear();
-        (running, stuck)
+        (running, stuck, stopped)
     }
 
     /// Worker `index` is about to exit.
