@@ -72,10 +72,6 @@ struct Owner {
     /// workers.
     #[cfg(feature = "tokio")]
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
-    /// The runtime the workers run in the context of (the group's own or
-    /// the user's), for what the group starts on it (`stop_on_signals`).
-    #[cfg(feature = "tokio")]
-    tokio: std::sync::OnceLock<tokio::runtime::Handle>,
 }
 
 impl Owner {
@@ -195,8 +191,6 @@ impl IsolateGroupBuilder {
         };
         #[cfg(not(feature = "tokio"))]
         let handle = None;
-        #[cfg(feature = "tokio")]
-        let context = handle.clone();
         let started = Pool::start(Arc::from(self.name), workers, self.stack_size, handle);
         let (pool, threads) = match started {
             Ok(started) => started,
@@ -212,13 +206,8 @@ impl IsolateGroupBuilder {
         };
         let group = IsolateGroup::from_pool(pool, threads, None);
         #[cfg(feature = "tokio")]
-        {
-            if let Ok(mut slot) = group.owner.runtime.lock() {
-                *slot = runtime;
-            }
-            if let Some(context) = context {
-                let _ = group.owner.tokio.set(context);
-            }
+        if let Ok(mut slot) = group.owner.runtime.lock() {
+            *slot = runtime;
         }
         Ok(group)
     }
@@ -311,8 +300,6 @@ impl IsolateGroup {
             driver: driver.map(|driver| (driver.seed(), Mutex::new(driver))),
             #[cfg(feature = "tokio")]
             runtime: Mutex::new(None),
-            #[cfg(feature = "tokio")]
-            tokio: std::sync::OnceLock::new(),
         });
         let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&owner) as _;
         let _ = owner.pool.owner.set(weak);
@@ -784,9 +771,18 @@ impl IsolateGroup {
     /// An isolate only ends by itself when its entry returns (a `spawn_fn`
     /// isolate) or every port to it is gone (an `#[isolate]`): ports held
     /// outside the group, by `main` say, keep their isolates alive until the
-    /// deadline, so drop them first. Called on a worker thread of the group
-    /// (where waiting would stall it, and the caller keeps the group from
-    /// ever being empty), it does not wait before shutting down.
+    /// deadline, so drop them first. Called on a worker or timer thread of
+    /// any group (where waiting would stall it, and the caller may keep the
+    /// group from ever being empty), it does not wait before shutting down.
+    /// Called from inside an isolate on a thread of its own (a
+    /// [`run`](Self::run) closure, or a deterministic group's driver), it
+    /// waits the whole grace, since that isolate ends only after it
+    /// returns.
+    ///
+    /// The report's [`stopped`](ShutdownReport::stopped) counts the
+    /// isolates still registered when the grace ran out; those of them still
+    /// inside a handler at the shutdown's deadline are also in
+    /// [`still_running`](ShutdownReport::still_running).
     ///
     /// # Examples
     ///
@@ -800,67 +796,20 @@ impl IsolateGroup {
     /// let group = IsolateGroup::new();
     /// group.spawn_fn(quick, ());
     /// let stuck = group.spawn_fn(forever, ());
-    /// let report = group.drain(Duration::from_millis(50));
+    /// let report = group.drain(Duration::from_millis(500));
     /// assert_eq!(report.stopped, 1, "the one that never ends is stopped at the deadline");
     /// assert!(stuck.is_finished());
     /// ```
     pub fn drain(&self, grace: Duration) -> ShutdownReport {
-        let deadline = Instant::now() + grace;
+        // A grace too long to add to now (`Duration::MAX`) has no deadline.
+        let deadline = Instant::now().checked_add(grace);
         if !crate::scheduler::worker::must_not_block() {
             self.owner.pool.owned.wait_empty(deadline);
         }
         // At least a moment for idle workers to see the shutdown and exit,
         // or a drain that used its whole grace would report them as stuck.
-        let left = deadline.saturating_duration_since(Instant::now());
-        self.shutdown_within(Some(left.max(Duration::from_millis(100))))
-    }
-
-    /// Gives `stop` on the first Ctrl-C (`SIGINT`) or `SIGTERM` the process
-    /// receives, through the group's tokio runtime (feature `tokio`). The
-    /// signals are registered before this returns, so none is missed after.
-    ///
-    /// Registering takes the signals' default action (ending the process)
-    /// away for as long as the process lives, as tokio's signal handling
-    /// does; so that a shutdown that hangs can still be cut short, a second
-    /// signal after `stop` is given (by a signal or by the program) ends
-    /// the process at once, with the status a shell reports for that
-    /// signal (130 for `SIGINT`, 143 for `SIGTERM`). Off Unix, only Ctrl-C
-    /// is watched.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Unsupported`](std::io::ErrorKind::Unsupported) for a
-    /// group built without [`tokio`](IsolateGroupBuilder::tokio) or
-    /// [`tokio_handle`](IsolateGroupBuilder::tokio_handle); tokio's error
-    /// if the signals cannot be registered.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// use std::time::Duration;
-    /// use isolate_core::prelude::*;
-    /// use isolate_core::StopSignal;
-    ///
-    /// # async fn acceptor(_: StopSignal) {}
-    /// let group = IsolateGroup::builder().tokio().build()?;
-    /// let stop = StopSignal::new();
-    /// group.stop_on_signals(&stop)?;
-    /// group.spawn_fn(acceptor, stop.clone()); // stops accepting on `stop`
-    /// stop.wait()?; // until Ctrl-C or SIGTERM
-    /// let report = group.drain(Duration::from_secs(10));
-    /// eprintln!("{} connections cut at the deadline", report.stopped);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[cfg(feature = "tokio")]
-    pub fn stop_on_signals(&self, stop: &crate::StopSignal) -> std::io::Result<()> {
-        let Some(runtime) = self.owner.tokio.get() else {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                "stop_on_signals needs a group that runs in a tokio runtime's context: \
-                 build it with IsolateGroup::builder().tokio()",
-            ));
-        };
-        crate::stop::os::stop_on_signals(runtime, stop)
+        let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        self.shutdown_within(left.map(|left| left.max(Duration::from_millis(100))))
     }
 
     /// Whether the group has no live isolate.

@@ -21,8 +21,10 @@ use crate::shared::Shared;
 /// (`Arc<Mutex<_>>`, atomics) that would let two isolates touch the same
 /// memory. `Sendable` holds for owned data (numbers, `String`, `Vec`, maps,
 /// `Box`, tuples and arrays of `Sendable`), for [`Shared<T>`] and `Arc<T>` of
-/// [`Immutable`] data, for [`SendPort`] and [`ReplySender`], and for types
-/// that `#[message]` checked field by field. It never holds for `Rc`, `Cell`,
+/// [`Immutable`] data, for [`SendPort`] and [`ReplySender`], for
+/// [`StopSignal`](crate::StopSignal) (whose clones share one write-once bit,
+/// a broadcast that nobody can take back), and for types that `#[message]`
+/// checked field by field. It never holds for `Rc`, `Cell`,
 /// `RefCell`, locks, atomics, `Arc` of mutable data, borrowed references,
 /// raw pointers, or a [`ReceivePort`](crate::ReceivePort).
 ///

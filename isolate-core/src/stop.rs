@@ -25,7 +25,7 @@
 //! let mut done = ReceivePort::new();
 //! group.spawn_fn(worker, (stop.clone(), done.send_port()));
 //!
-//! stop.stop(); // in a server: `group.stop_on_signals(&stop)?; stop.wait()?;`
+//! stop.stop(); // in a server: `stop.stop_on_signals()?; stop.wait()?;`
 //! let report = group.drain(Duration::from_secs(5));
 //! assert_eq!(done.recv()?, "finished in-flight work");
 //! assert!(report.is_clean());
@@ -132,6 +132,51 @@ impl StopSignal {
         }
     }
 
+    /// Gives this signal on the first Ctrl-C (`SIGINT`) or `SIGTERM` the
+    /// process receives (feature `tokio`, which handles the signals). They
+    /// are registered before this returns, so none is missed after.
+    ///
+    /// Registering takes the signals' default action (ending the process)
+    /// away for as long as the process lives, as tokio's signal handling
+    /// does; so that a shutdown that hangs can still be cut short, the next
+    /// signal after the stop is given (by a signal or by the program) ends
+    /// the process at once, with the status a shell reports for that signal
+    /// (130 for `SIGINT`, 143 for `SIGTERM`). Two signals that come
+    /// together (a terminal's Ctrl-C and a supervisor's `SIGTERM`) are
+    /// therefore a forced exit. Off Unix, only Ctrl-C is watched.
+    ///
+    /// The signals are watched by a thread of the library's own (one per
+    /// call, for the life of the process, asleep until a signal comes), so
+    /// they keep working whatever happens to the isolate groups, and no
+    /// group needs a tokio runtime for it. Call it once per process.
+    ///
+    /// # Errors
+    ///
+    /// The operating system's, if the signals cannot be registered or the
+    /// thread cannot be started.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use isolate_core::prelude::*;
+    /// use isolate_core::StopSignal;
+    ///
+    /// # async fn acceptor(_: StopSignal) {}
+    /// let group = IsolateGroup::builder().tokio().build()?;
+    /// let stop = StopSignal::new();
+    /// stop.stop_on_signals()?;
+    /// group.spawn_fn(acceptor, stop.clone()); // stops accepting on `stop`
+    /// stop.wait()?; // until Ctrl-C or SIGTERM
+    /// let report = group.drain(Duration::from_secs(10));
+    /// eprintln!("{} connections cut at the deadline", report.stopped);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn stop_on_signals(&self) -> std::io::Result<()> {
+        os::stop_on_signals(self)
+    }
+
     /// Blocks the calling thread until the signal is given: what a server's
     /// `main` does once its isolates are running.
     ///
@@ -151,7 +196,8 @@ impl StopSignal {
     ///
     /// As [`wait`](Self::wait).
     pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, BlockingInIsolate> {
-        self.wait_until(Some(Instant::now() + timeout))
+        // A timeout too long to add to now (`Duration::MAX`) waits for good.
+        self.wait_until(Instant::now().checked_add(timeout))
     }
 
     fn wait_until(&self, deadline: Option<Instant>) -> Result<bool, BlockingInIsolate> {
@@ -256,93 +302,117 @@ impl fmt::Display for BlockingInIsolate {
 impl std::error::Error for BlockingInIsolate {}
 
 #[cfg(feature = "tokio")]
-pub(crate) mod os {
+mod os {
     //! Ctrl-C and `SIGTERM` as a [`StopSignal`], through tokio's signal
-    //! driver (which the group's runtime already runs).
+    //! handling, on a thread of its own.
+    //!
+    //! Not a task on a group's runtime: that would stop hearing signals
+    //! when the group is dropped (while the signals' default action stays
+    //! gone, so Ctrl-C would do nothing at all), never run on a user's
+    //! current-thread runtime that nobody drives, and need the runtime's IO
+    //! driver. One thread for the life of the process, asleep in the
+    //! kernel, depends on none of that.
 
-    use std::future::{Future, poll_fn};
-    use std::pin::pin;
+    use std::future::poll_fn;
+    use std::io;
     use std::task::Poll;
 
     use super::StopSignal;
 
-    /// The exit status of a process ended by a second signal: 128 + the
-    /// signal's number, as a shell reports a process the signal killed.
-    #[cfg(unix)]
-    const FORCED: [(i32, &str); 2] = [(130, "SIGINT"), (143, "SIGTERM")];
-
     /// Registers for the signals now (so one that comes right after this
-    /// returns is not missed), gives `stop` on the first, and ends the
-    /// process on the next: registering takes the signals' default action
-    /// away for good, and a server stuck in its grace period must still
-    /// yield to a second Ctrl-C.
-    pub(crate) fn stop_on_signals(
-        runtime: &tokio::runtime::Handle,
-        stop: &StopSignal,
-    ) -> std::io::Result<()> {
-        let _context = runtime.enter();
+    /// returns is not missed), gives `stop` on the first and ends the
+    /// process on the next.
+    pub(super) fn stop_on_signals(stop: &StopSignal) -> io::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
+        let signals = {
+            let _context = runtime.enter();
+            Signals::register()?
+        };
         let stop = stop.clone();
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let mut interrupt = signal(SignalKind::interrupt())?;
-            let mut terminate = signal(SignalKind::terminate())?;
-            runtime.spawn(async move {
-                let mut stopped = pin!(stop.stopped());
-                let mut given = false;
-                loop {
-                    let which = poll_fn(|cx| {
-                        if interrupt.poll_recv(cx).is_ready() {
-                            return Poll::Ready(Some(0));
-                        }
-                        if terminate.poll_recv(cx).is_ready() {
-                            return Poll::Ready(Some(1));
-                        }
-                        if !given && stopped.as_mut().poll(cx).is_ready() {
-                            return Poll::Ready(None);
-                        }
-                        Poll::Pending
-                    })
-                    .await;
-                    match which {
-                        // Stopped by the program: the next signal forces.
-                        None => given = true,
-                        Some(_) if !given => {
-                            given = true;
-                            stop.stop();
-                        }
-                        Some(index) => {
-                            let (status, name) = FORCED[index];
-                            eprintln!("{name} again during a graceful shutdown: exiting now");
-                            std::process::exit(status);
-                        }
-                    }
+        std::thread::Builder::new()
+            .name("isolate-signals".into())
+            .spawn(move || runtime.block_on(watch(signals, stop)))?;
+        Ok(())
+    }
+
+    /// Gives `stop` on the first signal (unless the program gave it first),
+    /// then exits on the next.
+    async fn watch(mut signals: Signals, stop: StopSignal) {
+        let mut stopped = std::pin::pin!(stop.stopped());
+        let mut given = false;
+        loop {
+            let which = poll_fn(|cx| {
+                if let Poll::Ready(which) = signals.poll(cx) {
+                    return Poll::Ready(Some(which));
                 }
-            });
-        }
-        #[cfg(not(unix))]
-        runtime.spawn(async move {
-            let mut stopped = pin!(stop.stopped());
-            let mut first = pin!(tokio::signal::ctrl_c());
-            let interrupted = poll_fn(|cx| {
-                if let Poll::Ready(result) = first.as_mut().poll(cx) {
-                    return Poll::Ready(result.is_ok());
-                }
-                if stopped.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(false);
+                if !given && stopped.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
                 }
                 Poll::Pending
             })
             .await;
-            if interrupted {
-                stop.stop();
+            match which {
+                // Stopped by the program: the next signal forces.
+                None => given = true,
+                Some(_) if !given => {
+                    given = true;
+                    stop.stop();
+                }
+                Some((status, name)) => {
+                    eprintln!("{name} again during a graceful shutdown: exiting now");
+                    std::process::exit(status);
+                }
             }
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("Ctrl-C again during a graceful shutdown: exiting now");
-                std::process::exit(130);
+        }
+    }
+
+    /// The signals watched, each with the exit status of a process ended by
+    /// it (128 + its number, as a shell reports a process the signal
+    /// killed) and its name.
+    struct Signals {
+        #[cfg(unix)]
+        interrupt: tokio::signal::unix::Signal,
+        #[cfg(unix)]
+        terminate: tokio::signal::unix::Signal,
+        #[cfg(windows)]
+        ctrl_c: tokio::signal::windows::CtrlC,
+    }
+
+    impl Signals {
+        #[cfg(unix)]
+        fn register() -> io::Result<Self> {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+
+        #[cfg(windows)]
+        fn register() -> io::Result<Self> {
+            Ok(Signals {
+                ctrl_c: tokio::signal::windows::ctrl_c()?,
+            })
+        }
+
+        fn poll(&mut self, cx: &mut std::task::Context<'_>) -> Poll<(i32, &'static str)> {
+            #[cfg(unix)]
+            {
+                if self.interrupt.poll_recv(cx).is_ready() {
+                    return Poll::Ready((130, "SIGINT"));
+                }
+                if self.terminate.poll_recv(cx).is_ready() {
+                    return Poll::Ready((143, "SIGTERM"));
+                }
             }
-        });
-        Ok(())
+            #[cfg(windows)]
+            if self.ctrl_c.poll_recv(cx).is_ready() {
+                return Poll::Ready((130, "Ctrl-C"));
+            }
+            Poll::Pending
+        }
     }
 }
 

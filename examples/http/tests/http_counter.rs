@@ -2,7 +2,9 @@
 //! HTTP/1.1 clients on loopback: counts shared by every connection, the
 //! introspection at `/stats`, and a graceful stop on `SIGTERM` (in-flight
 //! requests finish, idle connections close, the grace period is kept, a
-//! second signal ends the process).
+//! second signal ends the process). Unix only: it sends signals with
+//! `kill`.
+#![cfg(unix)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -11,10 +13,35 @@ use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
+/// A running server, killed if a test fails before it ends the server
+/// itself (a failed assertion must not leave servers behind).
+struct Server(Child);
+
+impl std::ops::Deref for Server {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Both fail harmlessly once the server has ended and been waited for.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The server on a free port, its stdout (after the banner) and where it
 /// listens.
-fn start_server(args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
-    let mut server = Command::new(env!("CARGO"))
+fn start_server(args: &[&str]) -> (Server, BufReader<ChildStdout>, String) {
+    let server = Command::new(env!("CARGO"))
         .args(["run", "--quiet", "--example", "http_counter", "--"])
         .args(["--address", "127.0.0.1:0"])
         .args(args)
@@ -22,6 +49,7 @@ fn start_server(args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("cargo runs");
+    let mut server = Server(server);
     let mut stdout = BufReader::new(server.stdout.take().unwrap());
     let banner = next_line(&mut stdout);
     let address = banner

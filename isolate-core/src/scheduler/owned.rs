@@ -12,14 +12,26 @@ use std::sync::Arc;
 use slab::Slab;
 
 use super::task::TaskRef;
-use crate::sync::{Mutex, lock};
+use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
 
 /// The capacity past which an emptied shard frees its storage.
 const SHRINK_ABOVE: usize = 1024;
 
 pub(crate) struct Owned {
     shards: Box<[Mutex<Shard>]>,
-    /// Notified when a removal leaves a shard empty, for `wait_empty`.
+    /// Registered isolates, counted apart from the shards: a scan of the
+    /// shards one lock at a time could miss an isolate spawned into a shard
+    /// already counted by one that then ended in a shard not yet counted,
+    /// and see none while one lives. A spawner is registered until it
+    /// returns, so the count never passes through zero while a spawn is
+    /// under way.
+    live: AtomicUsize,
+    /// Threads in `wait_empty`: a removal that empties the group notifies
+    /// only when there is one (an `Event`'s notify costs a fence even with
+    /// nobody listening).
+    draining: AtomicUsize,
+    /// Notified when the last registered isolate is removed while a thread
+    /// waits in `wait_empty`.
     emptied: event_listener::Event,
 }
 
@@ -62,6 +74,8 @@ impl Owned {
         let shards = (workers * 4).next_power_of_two();
         Owned {
             shards: (0..shards).map(|_| Mutex::new(Shard::default())).collect(),
+            live: AtomicUsize::new(0),
+            draining: AtomicUsize::new(0),
             emptied: event_listener::Event::new(),
         }
     }
@@ -88,6 +102,8 @@ impl Owned {
         };
         let task = make(key);
         entry.insert(task.clone());
+        // Counted before the spawner can return (and end): see `live`.
+        self.live.fetch_add(1, Ordering::SeqCst);
         (task, true)
     }
 
@@ -96,10 +112,11 @@ impl Owned {
         if key == UNREGISTERED {
             return;
         }
-        let (removed, emptied) = {
+        let (removed, last) = {
             let mut shard = lock(&self.shards[key.shard as usize]);
             let removed = shard.tasks.try_remove(key.slot as usize);
-            let emptied = shard.tasks.is_empty();
+            // A slot that `close` drained was uncounted there.
+            let last = removed.is_some() && self.live.fetch_sub(1, Ordering::SeqCst) == 1;
             // A shard that held many isolates and holds none now gives its
             // storage back: a group that once ran a million isolates would
             // otherwise keep 16 MB of empty slots for good. (A slab cannot
@@ -107,34 +124,39 @@ impl Owned {
             if shard.tasks.is_empty() && shard.tasks.capacity() > SHRINK_ABOVE {
                 shard.tasks = Slab::new();
             }
-            (removed, emptied)
+            (removed, last)
         };
         // Dropped outside the lock: this may be the last reference.
         drop(removed);
-        if emptied {
-            // An atomic load when nobody drains.
+        // SeqCst on both sides (here and in `wait_empty`): either the waiter
+        // sees the count at zero, or this sees the waiter.
+        if last && self.draining.load(Ordering::SeqCst) > 0 {
             self.emptied.notify(usize::MAX);
         }
     }
 
-    /// Blocks until no isolate is registered, or `deadline`. Returns
-    /// whether none is.
-    pub(crate) fn wait_empty(&self, deadline: std::time::Instant) -> bool {
+    /// Blocks until no isolate is registered, or `deadline` (none: for as
+    /// long as it takes). Returns whether none is.
+    pub(crate) fn wait_empty(&self, deadline: Option<std::time::Instant>) -> bool {
         use event_listener::Listener;
-        loop {
-            if self.len() == 0 {
-                return true;
-            }
-            // Listened before looking again: a shard emptied in between
-            // notified before the listener existed.
+        self.draining.fetch_add(1, Ordering::SeqCst);
+        let empty = loop {
+            // Listened before looking: a removal in between notifies it.
             let listener = self.emptied.listen();
             if self.len() == 0 {
-                return true;
+                break true;
             }
-            if listener.wait_deadline(deadline).is_none() {
-                return self.len() == 0;
+            match deadline {
+                Some(deadline) => {
+                    if listener.wait_deadline(deadline).is_none() {
+                        break self.len() == 0;
+                    }
+                }
+                None => listener.wait(),
             }
-        }
+        };
+        self.draining.fetch_sub(1, Ordering::SeqCst);
+        empty
     }
 
     /// Another reference to the isolate registered under `key`, if one is
@@ -150,7 +172,11 @@ impl Owned {
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
             shard.closed = true;
+            let before = all.len();
             all.extend(shard.tasks.drain());
+            // Uncounted under the shard's lock, so that a `remove` of one of
+            // these (which finds its slot gone) does not count it again.
+            self.live.fetch_sub(all.len() - before, Ordering::SeqCst);
         }
         all
     }
@@ -167,7 +193,7 @@ impl Owned {
 
     /// Number of live isolates.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).tasks.len()).sum()
+        self.live.load(Ordering::SeqCst)
     }
 }
 
@@ -226,5 +252,31 @@ mod tests {
         );
         owned.remove(keys[4999]);
         assert_eq!(capacity(&owned), 0);
+    }
+
+    /// The count a drain waits on: never zero while a spawner hands over
+    /// to its child in another shard, back to zero after a shutdown took
+    /// the rest, and a waiter woken by the last removal.
+    #[test]
+    fn the_count_follows_spawns_across_shards_and_wakes_a_drain() {
+        let owned = Arc::new(Owned::new(2));
+        let parent = owned.insert(0, |key| Arc::new(Slot(key))).0.key();
+        let child = owned.insert(7, |key| Arc::new(Slot(key))).0.key();
+        owned.remove(parent);
+        assert_eq!(owned.len(), 1, "the child lives in another shard");
+        assert!(!owned.wait_empty(Some(std::time::Instant::now())));
+
+        let waiter = {
+            let owned = owned.clone();
+            std::thread::spawn(move || owned.wait_empty(None))
+        };
+        owned.remove(child);
+        assert!(waiter.join().unwrap(), "the last removal wakes the drain");
+
+        let left = owned.insert(3, |key| Arc::new(Slot(key))).0.key();
+        assert_eq!(owned.close().len(), 1);
+        assert_eq!(owned.len(), 0);
+        owned.remove(left);
+        assert_eq!(owned.len(), 0, "a drained slot is not uncounted twice");
     }
 }
