@@ -775,7 +775,7 @@ impl IsolateGroup {
     /// any group (where waiting would stall it, and the caller may keep the
     /// group from ever being empty), it does not wait before shutting down.
     /// Called from inside an isolate on a thread of its own (a
-    /// [`run`](Self::run) closure, or a deterministic group's driver), it
+    /// [`run`](crate::run) closure, or a deterministic group's driver), it
     /// waits the whole grace, since that isolate ends only after it
     /// returns.
     ///
