@@ -6,6 +6,7 @@
 //! cargo run --release --manifest-path bench/Cargo.toml -- --runs 5
 //! cargo run --release --manifest-path bench/Cargo.toml -- --only ring,ask   # some workloads
 //! cargo run --release --manifest-path bench/Cargo.toml -- --chart docs/benchmarks.svg
+//! cargo run --release --manifest-path bench/Cargo.toml -- --blocking      # blocking calls and ask latency
 //! ```
 //!
 //! A child process is `isolate-bench --one <workload> <framework>`; it
@@ -13,6 +14,7 @@
 //! (a wrong answer panics, exits non-zero and fails the run). The frameworks
 //! are the peers in `peers/`, one file each.
 
+mod blocking;
 mod chart;
 mod million;
 mod nats;
@@ -110,6 +112,7 @@ fn main() {
         Some("--echo-socket") => return process::echo_socket(),
         Some("--serve") => return process::serve(),
         Some("--million") => return million::run(),
+        Some("--blocking") => return blocking::run(),
         Some("--one") => {
             let (workload, framework) = (&args[2], &args[3]);
             let figure = peers::find(framework).run(workload);

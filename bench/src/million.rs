@@ -89,7 +89,9 @@ fn measure(kind: &str) -> Figures {
 }
 
 pub fn run() {
-    println!("| isolates (1,000,000 in one group) | bytes each | teardown, ms | RSS kept after drop, MB | after malloc_trim, MB |");
+    println!(
+        "| isolates (1,000,000 in one group) | bytes each | teardown, ms | RSS kept after drop, MB | after malloc_trim, MB |"
+    );
     println!("|---|---|---|---|---|");
     for kind in ["#[isolate]", "spawn_fn waiting on recv_async"] {
         let f = measure(kind);
