@@ -19,6 +19,7 @@ use crate::port::SendPort;
 use crate::registry::{LookupError, Port, RegisterError};
 use crate::scheduler::cell::Cell;
 use crate::scheduler::pool::Pool;
+use crate::scheduler::reactor::Reactor;
 use crate::sendable::Sendable;
 use crate::timer::{Next, Timer};
 use std::time::{Duration, Instant};
@@ -67,11 +68,10 @@ struct Owner {
     /// A deterministic group's seed and random choices (the seed also
     /// outside the lock, which a drive holds throughout).
     driver: Option<(u64, Mutex<crate::deterministic::Driver>)>,
-    /// The tokio runtime the group started for itself, if it did: its IO
-    /// and time drivers wake the group's isolates. Shut down after the
-    /// workers.
-    #[cfg(feature = "tokio")]
-    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    /// The tokio runtime the group started for itself, if it did: its
+    /// workers drive it while they park. Shut down after the workers, when
+    /// the last of them (which hold it too) lets go.
+    _reactor: Option<Arc<Reactor>>,
 }
 
 impl Owner {
@@ -87,12 +87,6 @@ impl Drop for Owner {
     fn drop(&mut self) {
         let threads = self.take_threads();
         self.pool.shutdown(threads);
-        // In the background: the last handle to a group may go on any
-        // thread, where a runtime's blocking shutdown could panic.
-        #[cfg(feature = "tokio")]
-        if let Some(runtime) = self.runtime.get_mut().ok().and_then(Option::take) {
-            runtime.shutdown_background();
-        }
     }
 }
 
@@ -175,41 +169,26 @@ impl IsolateGroupBuilder {
             None => default_workers(),
         };
         #[cfg(feature = "tokio")]
-        let (runtime, handle) = match self.tokio {
+        let (reactor, handle) = match self.tokio {
             None => (None, None),
             Some(Tokio::Handle(handle)) => (None, Some(handle)),
             Some(Tokio::Own) => {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(1)
-                    .thread_name(format!("{}-tokio", self.name))
-                    .enable_all()
-                    .build()
-                    .map_err(BuildError::Runtime)?;
-                let handle = runtime.handle().clone();
-                (Some(runtime), Some(handle))
+                let reactor = Reactor::new(&self.name).map_err(BuildError::Runtime)?;
+                let handle = reactor.handle().clone();
+                (Some(Arc::new(reactor)), Some(handle))
             }
         };
         #[cfg(not(feature = "tokio"))]
-        let handle = None;
-        let started = Pool::start(Arc::from(self.name), workers, self.stack_size, handle);
-        let (pool, threads) = match started {
-            Ok(started) => started,
-            Err(error) => {
-                // Not dropped the blocking way: `build` may run inside an
-                // async context, where that panics.
-                #[cfg(feature = "tokio")]
-                if let Some(runtime) = runtime {
-                    runtime.shutdown_background();
-                }
-                return Err(BuildError::Spawn(error));
-            }
-        };
-        let group = IsolateGroup::from_pool(pool, threads, None);
-        #[cfg(feature = "tokio")]
-        if let Ok(mut slot) = group.owner.runtime.lock() {
-            *slot = runtime;
-        }
-        Ok(group)
+        let (reactor, handle) = (None, None);
+        let started = Pool::start(
+            Arc::from(self.name),
+            workers,
+            self.stack_size,
+            handle,
+            reactor.clone(),
+        );
+        let (pool, threads) = started.map_err(BuildError::Spawn)?;
+        Ok(IsolateGroup::from_pool(pool, threads, None, reactor))
     }
 
     /// Runs the group's workers inside a tokio runtime that the group
@@ -293,13 +272,13 @@ impl IsolateGroup {
         pool: Arc<Pool>,
         threads: Vec<JoinHandle<()>>,
         driver: Option<crate::deterministic::Driver>,
+        reactor: Option<Arc<Reactor>>,
     ) -> IsolateGroup {
         let owner = Arc::new(Owner {
             pool,
             threads: Mutex::new(threads),
             driver: driver.map(|driver| (driver.seed(), Mutex::new(driver))),
-            #[cfg(feature = "tokio")]
-            runtime: Mutex::new(None),
+            _reactor: reactor,
         });
         let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&owner) as _;
         let _ = owner.pool.owner.set(weak);
@@ -337,6 +316,7 @@ impl IsolateGroup {
             pool,
             Vec::new(),
             Some(crate::deterministic::Driver::new(seed)),
+            None,
         )
     }
 

@@ -13,8 +13,20 @@
 //! and their read (the Dekker pattern), so either the producer sees the
 //! searcher or sleeper, or the worker sees the task: a task is never left in
 //! a queue while every worker sleeps. An idle group uses no CPU.
+//!
+//! In a group with a reactor (`reactor.rs`), one sleeper parks inside the
+//! reactor instead of on its parker: it waits on sockets and timers as well
+//! as on work. It publishes a waker and its index before its last look at
+//! the queues (the same Dekker pattern), and waking it means waking that
+//! waker. A producer prefers waking another sleeper, so that the reactor
+//! keeps a thread waiting on it while the group has one to spare.
+
+use std::task::Waker;
 
 use crate::sync::{AtomicUsize, Mutex, Ordering, Unparker, fence, lock};
+
+/// `Idle::driving` when no worker parks in the reactor.
+const NOBODY: usize = usize::MAX;
 
 /// Who of the group's workers searches and who sleeps, and how to wake them.
 #[derive(Debug)]
@@ -26,6 +38,11 @@ pub struct Idle {
     sleeping: AtomicUsize,
     sleepers: Mutex<Vec<usize>>,
     unparkers: Box<[Unparker]>,
+    /// The worker parked in the reactor ([`NOBODY`] if none), readable
+    /// without the lock: a wake-up of any other worker costs one load.
+    driving: AtomicUsize,
+    /// Its waker, which ends its park.
+    driver: Mutex<Option<(usize, Waker)>>,
 }
 
 impl Idle {
@@ -36,6 +53,8 @@ impl Idle {
             sleeping: AtomicUsize::new(0),
             sleepers: Mutex::new(Vec::with_capacity(unparkers.len())),
             unparkers,
+            driving: AtomicUsize::new(NOBODY),
+            driver: Mutex::new(None),
         }
     }
 
@@ -53,6 +72,12 @@ impl Idle {
             if self.searching.load(Ordering::SeqCst) != 0 {
                 return;
             }
+            // The worker in the reactor is woken last: woken, it stops
+            // waiting on sockets and timers until it parks again.
+            let count = sleepers.len();
+            if count > 1 && sleepers[count - 1] == self.driving.load(Ordering::SeqCst) {
+                sleepers.swap(count - 1, count - 2);
+            }
             let woken = sleepers.pop();
             if woken.is_some() {
                 self.sleeping.fetch_sub(1, Ordering::SeqCst);
@@ -62,8 +87,62 @@ impl Idle {
             woken
         };
         if let Some(index) = woken {
-            self.unparkers[index].unpark();
+            self.wake(index);
         }
+    }
+
+    /// Ends worker `index`'s park, on its parker or in the reactor.
+    fn wake(&self, index: usize) {
+        if let Some(unparker) = self.unparkers.get(index) {
+            unparker.unpark();
+        }
+        self.wake_driver(index);
+    }
+
+    /// Ends worker `index`'s park in the reactor, if it parks there.
+    fn wake_driver(&self, index: usize) {
+        if self.driving.load(Ordering::SeqCst) == index
+            && let Some((driver, waker)) = lock(&self.driver).as_ref()
+            && *driver == index
+        {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Worker `index` is about to park in the reactor, which ends the park
+    /// through `waker`. It must check the queues again after this call (and
+    /// before it waits), as after [`register`](Self::register).
+    pub fn enter_driver(&self, index: usize, waker: &Waker) {
+        {
+            // `driving` changes only under this lock, with the slot: a
+            // worker leaving late never clears the next one's waker.
+            let mut driver = lock(&self.driver);
+            match driver.as_mut() {
+                Some((driving, current)) if *driving == index => current.clone_from(waker),
+                _ => *driver = Some((index, waker.clone())),
+            }
+            self.driving.store(index, Ordering::SeqCst);
+        }
+        fence(Ordering::SeqCst);
+    }
+
+    /// Worker `index` left the reactor.
+    pub fn leave_driver(&self, index: usize) {
+        let mut driver = lock(&self.driver);
+        if driver
+            .as_ref()
+            .is_some_and(|(driving, _)| *driving == index)
+        {
+            *driver = None;
+            self.driving.store(NOBODY, Ordering::SeqCst);
+        }
+    }
+
+    /// Wakes worker `index` if it parks in the reactor: work was put where
+    /// only a worker's own loop looks (its LIFO slot) by code running on
+    /// that worker inside the reactor.
+    pub fn kick(&self, index: usize) {
+        self.wake_driver(index);
     }
 
     /// Wakes worker `index` whether or not it sleeps: for work only it may
@@ -71,9 +150,7 @@ impl Idle {
     /// token and does not park on its next try; one that sleeps leaves the
     /// sleepers in `unregister`, as after a spurious wake-up.
     pub fn unpark(&self, index: usize) {
-        if let Some(unparker) = self.unparkers.get(index) {
-            unparker.unpark();
-        }
+        self.wake(index);
     }
 
     /// Wakes every worker (shutdown).
@@ -83,8 +160,8 @@ impl Idle {
             sleepers.clear();
             self.sleeping.store(0, Ordering::SeqCst);
         }
-        for unparker in self.unparkers.iter() {
-            unparker.unpark();
+        for index in 0..self.unparkers.len() {
+            self.wake(index);
         }
     }
 

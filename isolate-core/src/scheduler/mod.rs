@@ -7,12 +7,14 @@
 //! - `worker.rs`: a worker thread's loop, LIFO slot and work stealing.
 //! - `idle.rs`: parking and waking workers without lost wake-ups.
 //! - `owned.rs`: every live isolate of a group, for shutdown.
+//! - `reactor.rs`: a group's tokio runtime, driven by its parked workers.
 
 pub(crate) mod cell;
 pub(crate) mod idle;
 pub(crate) mod mailbox;
 pub(crate) mod owned;
 pub(crate) mod pool;
+pub(crate) mod reactor;
 pub(crate) mod state;
 pub(crate) mod task;
 pub(crate) mod watch;

@@ -9,6 +9,7 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
 use super::idle::Idle;
 use super::owned::Owned;
+use super::reactor::Reactor;
 use super::task::TaskRef;
 use super::watch::Watch;
 use super::worker;
@@ -156,12 +157,14 @@ fn enter(_: Option<&TokioHandle>) -> NoContext {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Pool {
-    /// Starts `workers` threads named `{name}-{index}`.
+    /// Starts `workers` threads named `{name}-{index}`, in `tokio`'s
+    /// context, parking in `reactor` (whose handle `tokio` then is).
     pub(crate) fn start(
         name: Arc<str>,
         workers: usize,
         stack_size: Option<usize>,
         tokio: Option<TokioHandle>,
+        reactor: Option<Arc<Reactor>>,
     ) -> std::io::Result<(Arc<Pool>, Vec<JoinHandle<()>>)> {
         let deques: Vec<Deque<TaskRef>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let parkers: Vec<Parker> = (0..workers).map(|_| Parker::new()).collect();
@@ -174,11 +177,12 @@ impl Pool {
             }
             let worker_pool = pool.clone();
             let tokio = tokio.clone();
+            let reactor = reactor.clone();
             let main = move || {
                 // The whole life of the worker inside the runtime's context,
                 // so that tokio resources made in a handler find it.
                 let _context = enter(tokio.as_ref());
-                worker::main(worker_pool, index, deque, parker)
+                worker::main(worker_pool, index, deque, parker, reactor)
             };
             match builder.spawn(main) {
                 Ok(handle) => threads.push(handle),

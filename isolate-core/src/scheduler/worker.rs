@@ -12,19 +12,24 @@
 //! 3. every [`INJECTOR_INTERVAL`] ticks, the **injector** first, so that work
 //!    from outside the pool is not starved by a busy local queue;
 //! 4. the injector, then the other workers' queues (**work stealing**);
-//! 5. otherwise the worker **parks** (see `idle.rs`).
+//! 5. otherwise the worker **parks** (see `idle.rs`): in a group with a
+//!    reactor, inside it if no other worker is there (see `reactor.rs`).
 //!
 //! A pinned isolate skips all of that: it is queued in its home worker's
 //! **home queue**, which that worker looks at before anything else and
 //! which nobody steals from (see `Pool::send_home`).
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::pool::Pool;
+use super::reactor::Reactor;
 use super::task::TaskRef;
 use crate::sync::Parker;
 
@@ -43,6 +48,12 @@ struct Local {
     queue: Deque<TaskRef>,
     lifo: Cell<Option<TaskRef>>,
     tick: Cell<u32>,
+    /// The group's reactor, if it has one.
+    reactor: Option<Arc<Reactor>>,
+    /// Whether this worker parks in the reactor right now, and whether
+    /// something has ended that park already.
+    in_driver: Cell<bool>,
+    kicked: Cell<bool>,
 }
 
 thread_local! {
@@ -186,6 +197,11 @@ pub(crate) fn schedule(pool: &Arc<Pool>, task: TaskRef) {
             local.queue.push(previous);
             local.pool.idle.notify_one();
         }
+        // Woken by a socket, a timer or a tokio task while this worker
+        // parks in the reactor: the park ends, and the isolate runs next.
+        if local.in_driver.get() && !local.kicked.replace(true) {
+            local.pool.idle.kick(local.index);
+        }
     });
     if let Some(task) = task {
         pool.inject(task);
@@ -216,13 +232,22 @@ fn run_contained(task: TaskRef) {
 }
 
 /// The body of a worker thread.
-pub(crate) fn main(pool: Arc<Pool>, index: usize, queue: Deque<TaskRef>, parker: Parker) {
+pub(crate) fn main(
+    pool: Arc<Pool>,
+    index: usize,
+    queue: Deque<TaskRef>,
+    parker: Parker,
+    reactor: Option<Arc<Reactor>>,
+) {
     let local = Rc::new(Local {
         pool,
         index,
         queue,
         lifo: Cell::new(None),
         tick: Cell::new(0),
+        reactor,
+        in_driver: Cell::new(false),
+        kicked: Cell::new(false),
     });
     CURRENT.with(|current| *current.borrow_mut() = Some(local.clone()));
     forbid_blocking();
@@ -251,14 +276,15 @@ impl Local {
             if self.pool.is_shutting_down() {
                 return;
             }
-            let task = match self.next_local() {
+            // The LIFO slot can fill outside a run: in the reactor.
+            let task = match self.take_lifo().or_else(|| self.next_local()) {
                 Some(task) => Some(task),
                 None => {
                     if !searching {
                         self.pool.idle.start_search();
                         searching = true;
                     }
-                    self.search()
+                    self.poll_reactor().or_else(|| self.search())
                 }
             };
             if let Some(task) = task {
@@ -281,7 +307,7 @@ impl Local {
             }
             // Nothing anywhere: become a sleeper, look once more, park.
             self.pool.idle.register(self.index);
-            if !self.pool.has_work_for(self.index) && !self.pool.is_shutting_down() {
+            if !self.has_work() && !self.park_in_reactor() {
                 parker.park();
             }
             // Searching again, whether woken, early or spuriously.
@@ -316,6 +342,45 @@ impl Local {
         }
     }
 
+    /// Parks inside the reactor until there is work (see `DriverPark`),
+    /// unless the group has none or another worker parks there: then
+    /// `false`, at once.
+    fn park_in_reactor(&self) -> bool {
+        let Some(reactor) = &self.reactor else {
+            return false;
+        };
+        self.in_driver.set(true);
+        self.kicked.set(false);
+        let parked = reactor
+            .try_block_on(DriverPark {
+                local: self,
+                entered: false,
+            })
+            .is_some();
+        self.in_driver.set(false);
+        self.pool.idle.leave_driver(self.index);
+        parked
+    }
+
+    /// Handles the reactor's ready events without waiting (if no other
+    /// worker is in it), and returns an isolate they woke.
+    fn poll_reactor(&self) -> Option<TaskRef> {
+        let reactor = self.reactor.as_ref()?;
+        if reactor.poll() {
+            self.take_lifo()
+        } else {
+            None
+        }
+    }
+
+    /// Whether this worker has something to run, or must exit.
+    fn has_work(&self) -> bool {
+        let lifo = self.lifo.take();
+        let full = lifo.is_some();
+        self.lifo.set(lifo);
+        full || self.pool.has_work_for(self.index) || self.pool.is_shutting_down()
+    }
+
     /// Empties the LIFO slot, telling the watch.
     fn take_lifo(&self) -> Option<TaskRef> {
         let task = self.lifo.take();
@@ -330,10 +395,14 @@ impl Local {
     fn next_local(&self) -> Option<TaskRef> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick.is_multiple_of(INJECTOR_INTERVAL)
-            && let Some(task) = self.steal_from_injector()
-        {
-            return Some(task);
+        if tick.is_multiple_of(INJECTOR_INTERVAL) {
+            // IO and timers too are not starved by a busy local queue.
+            if let Some(task) = self.poll_reactor() {
+                return Some(task);
+            }
+            if let Some(task) = self.steal_from_injector() {
+                return Some(task);
+            }
         }
         // The home queue and the local queue take turns, so that a busy
         // pinned isolate (which yields back to its home) cannot starve the
@@ -404,5 +473,35 @@ impl Local {
             }
         }
         None
+    }
+}
+
+/// What a worker parks on inside the reactor: pending until there is work.
+///
+/// Its first poll publishes the waker (see `Idle::enter_driver`) and then
+/// looks at the queues once more; if they are empty, the reactor waits on
+/// its sockets and timers until the waker is woken (work was queued for
+/// this worker, an event woke an isolate here, the group shuts down). The
+/// poll after that ends the park: the worker's loop finds what there is.
+struct DriverPark<'a> {
+    local: &'a Local,
+    entered: bool,
+}
+
+impl Future for DriverPark<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.entered {
+            return Poll::Ready(());
+        }
+        self.entered = true;
+        let local = self.local;
+        local.pool.idle.enter_driver(local.index, cx.waker());
+        if local.has_work() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
