@@ -141,8 +141,8 @@ fn every_member_hears_every_line_and_a_broken_client_is_harmless() {
 }
 
 /// A thousand clients connected at once: the server's thread count stays
-/// what it was with one (its workers, the tokio thread, the timer, main),
-/// where a thread per connection would add a thousand.
+/// what it was with one (main, its workers, which also drive tokio, and
+/// the timer), where a thread per connection would add a thousand.
 #[test]
 #[cfg(target_os = "linux")]
 fn a_thousand_clients_at_once_add_no_thread_each() {

@@ -192,21 +192,27 @@ impl IsolateGroupBuilder {
     }
 
     /// Runs the group's workers inside a tokio runtime that the group
-    /// starts for itself (one thread, which drives its IO and time
-    /// drivers), so that `tokio::net`, `tokio::time` and the crates built on
-    /// them (hyper, axum, reqwest, tonic) work inside async handlers and
-    /// `spawn_fn` entries. A socket's or a timer's wake-up lands in the
-    /// group's scheduler: the isolate that waits is woken, and its state
-    /// never moves while it waits. The runtime is shut down with the group.
+    /// starts for itself, so that `tokio::net`, `tokio::time` and the
+    /// crates built on them (hyper, axum, reqwest, tonic) work inside async
+    /// handlers and `spawn_fn` entries. The isolate that waits on a socket
+    /// or a timer is woken when it is ready, and its state never moves
+    /// while it waits. The runtime is shut down with the group.
+    ///
+    /// The runtime has no thread of its own: the group's workers drive its
+    /// IO and time drivers, as tokio's workers do. A worker with nothing to
+    /// run parks inside it, waiting on sockets, timers and new work at
+    /// once, and runs the isolate a socket woke with no hand-off to another
+    /// thread; a busy worker looks at it, without waiting, every 61 runs.
     ///
     /// Inside an isolate, await tokio's futures; do not call
     /// `Handle::block_on` or `Runtime::block_on` (they block the worker,
     /// which the library cannot see), and prefer
     /// [`blocking`](crate::blocking()) to `tokio::task::spawn_blocking`
-    /// for blocking work. `tokio::spawn` runs a task on the runtime's own
-    /// thread, outside every isolate: it may not touch an isolate's state
-    /// (it cannot: the future must be `Send + 'static`), and it is
-    /// unsupervised. Deterministic groups and the global group
+    /// for blocking work. `tokio::spawn` runs a task on the group's
+    /// workers, between isolates and outside every one: it may not touch
+    /// an isolate's state (it cannot: the future must be `Send + 'static`),
+    /// it is unsupervised, and tokio's `block_in_place` panics inside it
+    /// (the runtime is a current-thread one). Deterministic groups and the global group
     /// ([`run`](crate::run)) do not run in tokio's context; in a
     /// deterministic group, use [`time`](crate::time), whose clock is the
     /// group's. A [`blocking`](crate::blocking()) call made from the group's

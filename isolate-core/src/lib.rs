@@ -189,7 +189,7 @@ pub mod __loom {
     pub use crate::scheduler::idle::Idle;
     pub use crate::scheduler::mailbox::{Mailbox, deliver};
     pub use crate::scheduler::state::{Finish, State};
-    pub use crate::sync::loom_parker::Parker;
+    pub use crate::sync::loom_parker::{Parker, Unparker};
 }
 
 /// Support for the macros' expansions. Not part of the API.

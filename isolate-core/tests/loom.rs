@@ -1,7 +1,8 @@
 //! The scheduling state machine, the mailbox and the workers' parking
 //! protocol under every interleaving loom finds. Checks invariants 2, 3 and
 //! 4 of `src/scheduler/state.rs`, and that `src/scheduler/idle.rs` never
-//! leaves a task queued while every worker parks.
+//! leaves a task queued while every worker parks, on its parker or inside
+//! the group's reactor.
 //!
 //! Run with:
 //!
@@ -10,9 +11,9 @@
 //! ```
 #![cfg(isolate_loom)]
 
-use isolate_core::__loom::{Finish, Idle, Mailbox, Parker, State, deliver};
+use isolate_core::__loom::{Finish, Idle, Mailbox, Parker, State, Unparker, deliver};
 use loom::sync::Arc;
-use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::thread;
 
 /// The worker's side of one run: handle everything queued, then try to go
@@ -259,6 +260,12 @@ fn a_wake_up_of_a_queued_isolate_publishes_what_came_before_it() {
 /// One worker of the parking model: the loop of `worker.rs` with the queues
 /// reduced to a count of tasks. It handles tasks until `total` are handled,
 /// then shuts the group down, as the last task's handler would.
+///
+/// With a `reactor` (whether a worker is in it), a parking worker that
+/// finds it free parks "inside" it as `worker.rs` does: it publishes a
+/// waker, looks once more, waits on that waker, and lets the next worker in
+/// before it withdraws the waker (the order of `Reactor::try_block_on` and
+/// `Idle::leave_driver`).
 fn parking_worker(
     index: usize,
     parker: &Parker,
@@ -266,7 +273,10 @@ fn parking_worker(
     queued: &AtomicUsize,
     handled: &AtomicUsize,
     total: usize,
+    reactor: Option<&AtomicBool>,
 ) {
+    let driver = Parker::new();
+    let waker = std::task::Waker::from(std::sync::Arc::new(DriverWake(driver.unparker().clone())));
     let take = || {
         queued
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -292,8 +302,23 @@ fn parking_worker(
         }
         // Nothing: become a sleeper, look once more, park.
         idle.register(index);
-        if queued.load(Ordering::SeqCst) == 0 && handled.load(Ordering::SeqCst) != total {
-            parker.park();
+        let idle_now =
+            || queued.load(Ordering::SeqCst) == 0 && handled.load(Ordering::SeqCst) != total;
+        if idle_now() {
+            match reactor {
+                Some(busy)
+                    if busy
+                        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok() =>
+                {
+                    if idle.enter_driver(index, &waker) && idle_now() {
+                        driver.park();
+                    }
+                    busy.store(false, Ordering::Release);
+                    idle.leave_driver(index);
+                }
+                _ => parker.park(),
+            }
         }
         idle.unregister(index);
         searching = true;
@@ -304,10 +329,11 @@ fn parking_worker(
 /// the workers search, register as sleepers or park is always taken. Were
 /// one left queued with every worker parked, loom would find the run in
 /// which every thread blocks and fail with a deadlock.
-fn parking_model(tasks: usize) {
+fn parking_model(tasks: usize, with_reactor: bool) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(3);
     builder.check(move || {
+        let reactor = Arc::new(AtomicBool::new(false));
         let parkers = [Parker::new(), Parker::new()];
         let idle = Arc::new(Idle::new(
             parkers.iter().map(|p| p.unparker().clone()).collect(),
@@ -319,8 +345,10 @@ fn parking_model(tasks: usize) {
             .enumerate()
             .map(|(index, parker)| {
                 let (idle, queued, handled) = (idle.clone(), queued.clone(), handled.clone());
+                let reactor = with_reactor.then(|| reactor.clone());
                 thread::spawn(move || {
-                    parking_worker(index, &parker, &idle, &queued, &handled, tasks)
+                    let reactor = reactor.as_deref();
+                    parking_worker(index, &parker, &idle, &queued, &handled, tasks, reactor)
                 })
             })
             .collect();
@@ -340,10 +368,35 @@ fn parking_model(tasks: usize) {
 
 #[test]
 fn a_task_is_never_left_queued_while_every_worker_parks() {
-    parking_model(1);
+    parking_model(1, false);
 }
 
 #[test]
 fn two_tasks_are_both_taken_whatever_the_interleaving() {
-    parking_model(2);
+    parking_model(2, false);
+}
+
+/// The same with a reactor: the worker inside it is woken through its
+/// waker, and a worker that leaves it never withdraws the next one's.
+#[test]
+fn a_task_is_never_left_queued_while_a_worker_parks_in_the_reactor() {
+    parking_model(1, true);
+}
+
+#[test]
+fn two_tasks_are_both_taken_with_workers_taking_turns_in_the_reactor() {
+    parking_model(2, true);
+}
+
+/// Ends a park inside the model's reactor.
+struct DriverWake(Unparker);
+
+impl std::task::Wake for DriverWake {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
 }

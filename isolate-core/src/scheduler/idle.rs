@@ -101,6 +101,9 @@ impl Idle {
 
     /// Ends worker `index`'s park in the reactor, if it parks there.
     fn wake_driver(&self, index: usize) {
+        // The producer's half of the Dekker pattern with `enter_driver`:
+        // what it queued is visible before it reads who is in the reactor.
+        fence(Ordering::SeqCst);
         if self.driving.load(Ordering::SeqCst) == index
             && let Some((driver, waker)) = lock(&self.driver).as_ref()
             && *driver == index
@@ -110,9 +113,11 @@ impl Idle {
     }
 
     /// Worker `index` is about to park in the reactor, which ends the park
-    /// through `waker`. It must check the queues again after this call (and
-    /// before it waits), as after [`register`](Self::register).
-    pub fn enter_driver(&self, index: usize, waker: &Waker) {
+    /// through `waker`. Returns whether it may: `false` if a notifier has
+    /// taken it off the sleepers already (its wake-up went to the worker's
+    /// parker, which the reactor does not wait on). When `true`, the worker
+    /// must still check the queues, as after [`register`](Self::register).
+    pub fn enter_driver(&self, index: usize, waker: &Waker) -> bool {
         {
             // `driving` changes only under this lock, with the slot: a
             // worker leaving late never clears the next one's waker.
@@ -124,6 +129,9 @@ impl Idle {
             self.driving.store(index, Ordering::SeqCst);
         }
         fence(Ordering::SeqCst);
+        // A notifier that pops this worker after this look reads `driving`
+        // after it, and so wakes the waker.
+        lock(&self.sleepers).contains(&index)
     }
 
     /// Worker `index` left the reactor.

@@ -284,7 +284,7 @@ impl Local {
                         self.pool.idle.start_search();
                         searching = true;
                     }
-                    self.poll_reactor().or_else(|| self.search())
+                    self.search()
                 }
             };
             if let Some(task) = task {
@@ -417,7 +417,15 @@ impl Local {
 
     /// Searches again for a bounded time (tens of microseconds), with
     /// spin-loop hints between attempts.
+    ///
+    /// Not in a group with a reactor: a spinning worker waits on no socket,
+    /// while parking puts it in the reactor, where a socket's wake-up runs
+    /// its isolate at once. Spinning there cost more CPU per HTTP request
+    /// and fewer requests per second (docs/benchmarks.md).
     fn spin_search(&self) -> Option<TaskRef> {
+        if self.reactor.is_some() {
+            return None;
+        }
         let home = &self.pool.homes[self.index];
         for _ in 0..SPIN_ROUNDS {
             for _ in 0..SPINS_PER_ROUND {
@@ -479,7 +487,8 @@ impl Local {
 /// What a worker parks on inside the reactor: pending until there is work.
 ///
 /// Its first poll publishes the waker (see `Idle::enter_driver`) and then
-/// looks at the queues once more; if they are empty, the reactor waits on
+/// looks at the queues once more (and whether a notifier has already
+/// picked this worker); if there is nothing, the reactor waits on
 /// its sockets and timers until the waker is woken (work was queued for
 /// this worker, an event woke an isolate here, the group shuts down). The
 /// poll after that ends the park: the worker's loop finds what there is.
@@ -497,8 +506,7 @@ impl Future for DriverPark<'_> {
         }
         self.entered = true;
         let local = self.local;
-        local.pool.idle.enter_driver(local.index, cx.waker());
-        if local.has_work() {
+        if !local.pool.idle.enter_driver(local.index, cx.waker()) || local.has_work() {
             Poll::Ready(())
         } else {
             Poll::Pending
