@@ -202,7 +202,9 @@ impl IsolateGroupBuilder {
     /// IO and time drivers, as tokio's workers do. A worker with nothing to
     /// run parks inside it, waiting on sockets, timers and new work at
     /// once, and runs the isolate a socket woke with no hand-off to another
-    /// thread; a busy worker looks at it, without waiting, every 61 runs.
+    /// thread; a busy worker looks at it without waiting every 61 turns of
+    /// its loop, so a handler that computes or blocks for long delays the
+    /// sockets and timers of its worker's isolates, as in tokio.
     ///
     /// Inside an isolate, await tokio's futures; do not call
     /// `Handle::block_on` or `Runtime::block_on` (they block the worker,
@@ -212,7 +214,8 @@ impl IsolateGroupBuilder {
     /// workers, between isolates and outside every one: it may not touch
     /// an isolate's state (it cannot: the future must be `Send + 'static`),
     /// it is unsupervised, and tokio's `block_in_place` panics inside it
-    /// (the runtime is a current-thread one). Deterministic groups and the global group
+    /// (the runtime is a current-thread one). Such a task that computes or
+    /// blocks holds a worker as a handler would, and with it the reactor. Deterministic groups and the global group
     /// ([`run`](crate::run)) do not run in tokio's context; in a
     /// deterministic group, use [`time`](crate::time), whose clock is the
     /// group's. A [`blocking`](crate::blocking()) call made from the group's

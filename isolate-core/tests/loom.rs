@@ -400,3 +400,113 @@ impl std::task::Wake for DriverWake {
         self.0.unpark();
     }
 }
+
+/// A worker that looked at the reactor without waiting (`poll_reactor`)
+/// hands it over: a worker that went to park meanwhile found it taken and
+/// parked on its parker, and would otherwise sleep while a socket's event
+/// waits for the looker, which has gone on to a long handler (here: one
+/// that waits for that very event). Without `hand_over_reactor`, loom
+/// finds the run in which the event is never handled.
+#[test]
+fn a_look_at_the_reactor_hands_it_to_a_worker_that_parked_meanwhile() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let parkers = [Parker::new(), Parker::new()];
+        let idle = Arc::new(Idle::new(
+            parkers.iter().map(|p| p.unparker().clone()).collect(),
+        ));
+        // What tokio's IO driver is in the model: an event flag, and one
+        // parker that whoever is in the reactor waits on (its waker and
+        // the event both unpark it; a wake with nobody in stays as a
+        // token, as tokio's wake-up of its driver does).
+        let reactor = Arc::new(Parker::new());
+        let busy = Arc::new(AtomicBool::new(false));
+        let event = Arc::new(AtomicBool::new(false));
+        let handled = Arc::new(AtomicBool::new(false));
+        let handler = Arc::new(Parker::new());
+        let handle_event = {
+            let (event, handled, handler) = (event.clone(), handled.clone(), handler.clone());
+            // A compare-exchange, not a swap: loom 0.7 let a swap that read
+            // the initial `false` be ordered after the later store of
+            // `true`, which then no load saw (a run C11 forbids).
+            move || {
+                if event
+                    .compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    handled.store(true, Ordering::SeqCst);
+                    handler.unparker().unpark();
+                }
+            }
+        };
+        let [parker0, _parker1] = parkers;
+        // Worker 0: idle, parks (in the reactor if it can), until handled.
+        let sleeper = {
+            let (idle, reactor, busy) = (idle.clone(), reactor.clone(), busy.clone());
+            let (event, handled, handle_event) =
+                (event.clone(), handled.clone(), handle_event.clone());
+            thread::spawn(move || {
+                let waker =
+                    std::task::Waker::from(std::sync::Arc::new(ReactorWake(reactor.clone())));
+                idle.start_search();
+                while !handled.load(Ordering::SeqCst) {
+                    idle.register(0);
+                    let taken = busy
+                        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok();
+                    if taken {
+                        if idle.enter_driver(0, &waker) && !event.load(Ordering::SeqCst) {
+                            reactor.park();
+                        }
+                        handle_event();
+                        busy.store(false, Ordering::Release);
+                        idle.leave_driver(0);
+                    } else {
+                        parker0.park();
+                    }
+                    idle.unregister(0);
+                }
+            })
+        };
+        // Worker 1: one look without waiting, then a long handler that
+        // waits for the event to be handled.
+        let looker = {
+            let (idle, busy, handled) = (idle.clone(), busy.clone(), handled.clone());
+            let handle_event = handle_event.clone();
+            thread::spawn(move || {
+                if busy
+                    .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    handle_event();
+                    busy.store(false, Ordering::Release);
+                    idle.hand_over_reactor();
+                }
+                while !handled.load(Ordering::SeqCst) {
+                    handler.park();
+                }
+            })
+        };
+        // The socket: an event, and the driver's wake-up.
+        event.store(true, Ordering::SeqCst);
+        reactor.unparker().unpark();
+        looker.join().unwrap();
+        // The group's shutdown ends the sleeper's park, wherever it is.
+        idle.notify_all();
+        sleeper.join().unwrap();
+    });
+}
+
+/// Ends a wait in the model's reactor.
+struct ReactorWake(Arc<Parker>);
+
+impl std::task::Wake for ReactorWake {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unparker().unpark();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.unparker().unpark();
+    }
+}

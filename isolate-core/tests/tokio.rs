@@ -242,3 +242,47 @@ fn a_drain_waits_for_isolates_that_end_on_the_stop_and_stops_the_rest() {
     let finished: u32 = (0..10).map(|_| done.recv_timeout(PATIENCE).unwrap()).sum();
     assert_eq!(finished, 10);
 }
+
+/// A pinned isolate that waits on tokio's timer and a tokio socket: its
+/// wake-up comes from inside the reactor, on its own home worker.
+#[isolate(pinned)]
+struct PinnedClient {
+    server: SocketAddr,
+    calls: std::rc::Rc<std::cell::Cell<u32>>,
+}
+
+#[isolate(pinned)]
+impl PinnedClient {
+    #[message]
+    async fn nap_and_call(&mut self, millis: u64) -> String {
+        let calls = std::rc::Rc::clone(&self.calls);
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+        let mut stream = tokio::net::TcpStream::connect(self.server).await.unwrap();
+        stream.write_all(b"pinned").await.unwrap();
+        let mut echoed = [0; 6];
+        stream.read_exact(&mut echoed).await.unwrap();
+        calls.set(calls.get() + 1);
+        format!("{} {}", String::from_utf8_lossy(&echoed), calls.get())
+    }
+}
+
+#[test]
+fn a_pinned_isolate_woken_inside_the_reactor_on_its_own_worker_runs() {
+    // One worker: it is both the pinned isolate's home and the one that
+    // parks in the reactor, where the timer and the socket wake the isolate.
+    let group = IsolateGroup::builder().workers(1).tokio().build().unwrap();
+    let server = echo_server(5);
+    let client = group.spawn_pinned(
+        |server| PinnedClient {
+            server,
+            calls: std::rc::Rc::default(),
+        },
+        server,
+    );
+    for n in 1..=5 {
+        assert_eq!(
+            client.nap_and_call(10).wait_timeout(PATIENCE),
+            Ok(format!("pinned {n}"))
+        );
+    }
+}

@@ -39,7 +39,8 @@ pub struct Idle {
     sleepers: Mutex<Vec<usize>>,
     unparkers: Box<[Unparker]>,
     /// The worker parked in the reactor ([`NOBODY`] if none), readable
-    /// without the lock: a wake-up of any other worker costs one load.
+    /// without the lock: a wake-up of any other worker costs a fence and a
+    /// load.
     driving: AtomicUsize,
     /// Its waker, which ends its park.
     driver: Mutex<Option<(usize, Waker)>>,
@@ -146,6 +147,18 @@ impl Idle {
         }
     }
 
+    /// A worker left the reactor after a look without waiting: if nobody
+    /// is in it now and nobody searches, one sleeper (parked on its parker,
+    /// having found the reactor taken) is woken to park there instead.
+    /// A worker that registers as a sleeper before it tries the reactor, so
+    /// either this sees it sleeping or it finds the reactor free.
+    pub fn hand_over_reactor(&self) {
+        fence(Ordering::SeqCst);
+        if self.driving.load(Ordering::SeqCst) == NOBODY {
+            self.notify_one();
+        }
+    }
+
     /// Wakes worker `index` if it parks in the reactor: work was put where
     /// only a worker's own loop looks (its LIFO slot) by code running on
     /// that worker inside the reactor.
@@ -155,7 +168,10 @@ impl Idle {
 
     /// Wakes worker `index` whether or not it sleeps: for work only it may
     /// take (a pinned isolate). A worker that is awake keeps the unpark as a
-    /// token and does not park on its next try; one that sleeps leaves the
+    /// token, so its next park on its parker returns at once; a park in the
+    /// reactor does not see that token, and relies on the worker's look at
+    /// its home queue after [`enter_driver`](Self::enter_driver) (or on
+    /// the waker, if it is already in). One that sleeps leaves the
     /// sleepers in `unregister`, as after a spurious wake-up.
     pub fn unpark(&self, index: usize) {
         self.wake(index);

@@ -279,8 +279,8 @@ impl Pool {
     }
 
     /// Queues a pinned isolate on its home worker and wakes that worker. The
-    /// wake-up is a direct unpark: harmless if the worker is awake (its next
-    /// park returns at once), and it looks at its home before parking.
+    /// wake-up is a direct one: harmless if the worker is awake, which
+    /// looks at its home before it parks (on its parker or in the reactor).
     pub(crate) fn send_home(&self, home: usize, task: TaskRef) {
         let Some(queue) = self.homes.get(home) else {
             return;
@@ -293,6 +293,10 @@ impl Pool {
         }
         if worker::current_index_of(self) != Some(home) {
             self.idle.unpark(home);
+        } else {
+            // Woken on its home worker while that worker parks in the
+            // reactor (a socket, a timer, a tokio task): the park ends.
+            worker::kick(self);
         }
     }
 

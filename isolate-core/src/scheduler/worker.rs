@@ -199,13 +199,24 @@ pub(crate) fn schedule(pool: &Arc<Pool>, task: TaskRef) {
         }
         // Woken by a socket, a timer or a tokio task while this worker
         // parks in the reactor: the park ends, and the isolate runs next.
-        if local.in_driver.get() && !local.kicked.replace(true) {
-            local.pool.idle.kick(local.index);
-        }
+        local.kick();
     });
     if let Some(task) = task {
         pool.inject(task);
     }
+}
+
+/// Ends the park in the reactor of the calling thread, if it is one of
+/// `pool`'s workers and parks there: it just queued work that only its own
+/// loop will look at (its LIFO slot, its home queue).
+pub(crate) fn kick(pool: &Pool) {
+    let _ = CURRENT.try_with(|current| {
+        if let Some(local) = current.borrow().as_ref()
+            && std::ptr::eq(Arc::as_ptr(&local.pool), pool)
+        {
+            local.kick();
+        }
+    });
 }
 
 /// Runs `f` with this thread's worker state if it belongs to `pool`;
@@ -366,10 +377,22 @@ impl Local {
     /// worker is in it), and returns an isolate they woke.
     fn poll_reactor(&self) -> Option<TaskRef> {
         let reactor = self.reactor.as_ref()?;
-        if reactor.poll() {
-            self.take_lifo()
-        } else {
-            None
+        if !reactor.poll() {
+            return None;
+        }
+        // A worker that went to park while this one was in the reactor
+        // parked on its parker: with nobody in the reactor now, it is
+        // woken to park there instead, so that sockets and timers do not
+        // wait for this worker's next look while a worker idles.
+        self.pool.idle.hand_over_reactor();
+        self.take_lifo()
+    }
+
+    /// Ends this worker's park in the reactor, once per park, if it is
+    /// there (see `schedule`).
+    fn kick(&self) {
+        if self.in_driver.get() && !self.kicked.replace(true) {
+            self.pool.idle.kick(self.index);
         }
     }
 
