@@ -215,7 +215,8 @@ impl IsolateGroupBuilder {
     /// an isolate's state (it cannot: the future must be `Send + 'static`),
     /// it is unsupervised, and tokio's `block_in_place` panics inside it
     /// (the runtime is a current-thread one). Such a task that computes or
-    /// blocks holds a worker as a handler would, and with it the reactor. Deterministic groups and the global group
+    /// blocks holds a worker as a handler would, and with it the reactor.
+    /// Deterministic groups and the global group
     /// ([`run`](crate::run)) do not run in tokio's context; in a
     /// deterministic group, use [`time`](crate::time), whose clock is the
     /// group's. A [`blocking`](crate::blocking()) call made from the group's

@@ -388,7 +388,7 @@ fn two_tasks_are_both_taken_with_workers_taking_turns_in_the_reactor() {
     parking_model(2, true);
 }
 
-/// Ends a park inside the model's reactor.
+/// Ends a park, or a wait, inside a model reactor.
 struct DriverWake(Unparker);
 
 impl std::task::Wake for DriverWake {
@@ -447,8 +447,9 @@ fn a_look_at_the_reactor_hands_it_to_a_worker_that_parked_meanwhile() {
             let (event, handled, handle_event) =
                 (event.clone(), handled.clone(), handle_event.clone());
             thread::spawn(move || {
-                let waker =
-                    std::task::Waker::from(std::sync::Arc::new(ReactorWake(reactor.clone())));
+                let waker = std::task::Waker::from(std::sync::Arc::new(DriverWake(
+                    reactor.unparker().clone(),
+                )));
                 idle.start_search();
                 while !handled.load(Ordering::SeqCst) {
                     idle.register(0);
@@ -496,17 +497,4 @@ fn a_look_at_the_reactor_hands_it_to_a_worker_that_parked_meanwhile() {
         idle.notify_all();
         sleeper.join().unwrap();
     });
-}
-
-/// Ends a wait in the model's reactor.
-struct ReactorWake(Arc<Parker>);
-
-impl std::task::Wake for ReactorWake {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.0.unparker().unpark();
-    }
-
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.0.unparker().unpark();
-    }
 }

@@ -39,8 +39,7 @@ pub struct Idle {
     sleepers: Mutex<Vec<usize>>,
     unparkers: Box<[Unparker]>,
     /// The worker parked in the reactor ([`NOBODY`] if none), readable
-    /// without the lock: a wake-up of any other worker costs a fence and a
-    /// load.
+    /// without the lock: a wake-up of any other worker costs one load.
     driving: AtomicUsize,
     /// Its waker, which ends its park.
     driver: Mutex<Option<(usize, Waker)>>,
@@ -101,10 +100,11 @@ impl Idle {
     }
 
     /// Ends worker `index`'s park in the reactor, if it parks there.
+    ///
+    /// A producer calls it after a `SeqCst` fence that follows the push
+    /// (`notify_one` starts with one; `unpark` and `notify_all` add theirs):
+    /// its half of the Dekker pattern with `enter_driver`.
     fn wake_driver(&self, index: usize) {
-        // The producer's half of the Dekker pattern with `enter_driver`:
-        // what it queued is visible before it reads who is in the reactor.
-        fence(Ordering::SeqCst);
         if self.driving.load(Ordering::SeqCst) == index
             && let Some((driver, waker)) = lock(&self.driver).as_ref()
             && *driver == index
@@ -160,8 +160,9 @@ impl Idle {
     }
 
     /// Wakes worker `index` if it parks in the reactor: work was put where
-    /// only a worker's own loop looks (its LIFO slot) by code running on
-    /// that worker inside the reactor.
+    /// only a worker's own loop looks (its LIFO slot, its home queue) by
+    /// code running on that worker inside the reactor (no fence: the
+    /// producer is the worker itself).
     pub fn kick(&self, index: usize) {
         self.wake_driver(index);
     }
@@ -174,6 +175,7 @@ impl Idle {
     /// the waker, if it is already in). One that sleeps leaves the
     /// sleepers in `unregister`, as after a spurious wake-up.
     pub fn unpark(&self, index: usize) {
+        fence(Ordering::SeqCst);
         self.wake(index);
     }
 
@@ -184,6 +186,7 @@ impl Idle {
             sleepers.clear();
             self.sleeping.store(0, Ordering::SeqCst);
         }
+        fence(Ordering::SeqCst);
         for index in 0..self.unparkers.len() {
             self.wake(index);
         }
